@@ -1,0 +1,124 @@
+"""Who may do what (SPEC §7): users with roles, passwords, server-side sessions.
+
+Passwords are hashed with argon2id. A session cookie holds a random secret; the
+store keeps only its SHA-256, so a copy of the database opens no session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from jobdeck.errors import InvalidInput, NotSignedIn
+from jobdeck.store.base import Store
+from jobdeck.store.records import SessionRecord, UserRecord
+
+log = logging.getLogger("jobdeck.access")
+
+MIN_PASSWORD_LENGTH = 10
+SESSION_LIFETIME = timedelta(hours=12)
+
+_hasher = PasswordHasher()  # argon2id with the library's current parameters
+# Verified against when the user does not exist, so that both cases take as long.
+_DUMMY_HASH = _hasher.hash("not a real password, only for timing")
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    VIEWER = "viewer"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """A signed-in user as a request sees it."""
+
+    username: str
+    role: Role
+    session_id: str
+    csrf_token: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+
+class Accounts:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def ensure_first_admin(self, password: str | None) -> str | None:
+        """Create `admin` when there are no users; return the password if generated."""
+        if await self.store.count_users() > 0:
+            return None
+        generated = None
+        if not password:
+            password = generated = secrets.token_urlsafe(15)
+        await self.add_user("admin", password, Role.ADMIN)
+        log.info("created the first admin user", extra={"action": "first_admin"})
+        return generated
+
+    async def add_user(self, username: str, password: str, role: Role) -> None:
+        if len(password) < MIN_PASSWORD_LENGTH:
+            raise InvalidInput(
+                f"a password needs at least {MIN_PASSWORD_LENGTH} characters"
+            )
+        password_hash = await asyncio.to_thread(_hasher.hash, password)
+        await self.store.add_user(
+            UserRecord(username, password_hash, Role(role).value, _now())
+        )
+
+    async def sign_in(self, username: str, password: str) -> tuple[str, Principal]:
+        """Check the password; return the new cookie secret and the principal."""
+        user = await self.store.get_user(username)
+        stored = user.password_hash if user else _DUMMY_HASH
+        if not await asyncio.to_thread(_verify, stored, password) or user is None:
+            raise NotSignedIn("wrong username or password")
+
+        secret = secrets.token_urlsafe(32)
+        record = SessionRecord(
+            id=_session_id(secret),
+            username=user.username,
+            csrf_token=secrets.token_urlsafe(24),
+            created_at=_now(),
+            expires_at=_now() + SESSION_LIFETIME,
+        )
+        await self.store.add_session(record)
+        return secret, Principal(
+            user.username, Role(user.role), record.id, record.csrf_token
+        )
+
+    async def principal_for(self, secret: str) -> Principal:
+        """The principal behind a session cookie, or NotSignedIn."""
+        session = await self.store.get_session(_session_id(secret))
+        if session is None or session.expires_at <= _now():
+            raise NotSignedIn("the session has ended; sign in again")
+        user = await self.store.get_user(session.username)
+        if user is None:
+            raise NotSignedIn("the user no longer exists")
+        return Principal(user.username, Role(user.role), session.id, session.csrf_token)
+
+    async def sign_out(self, principal: Principal) -> None:
+        await self.store.delete_session(principal.session_id)
+
+
+def _verify(stored_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(stored_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _session_id(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,536 @@
+"""The deck: the registry of jobs, the timer loop, and the controls of SPEC §3.2.
+
+The loop is a short coordinator: start what is due (or record why it was skipped),
+then sleep until the next due time or until a control changes the plan. Runs are
+tasks of their own; their records go to the store through one writer task, so that
+nothing on the timing path waits for the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from jobdeck import scheduler
+from jobdeck.clock import Clock, SystemClock, wall_time_of
+from jobdeck.errors import InvalidJob, JobConflict, JobNotFound
+from jobdeck.events import SCHEDULER_SUBJECT, EventHub
+from jobdeck.intervals import parse_interval
+from jobdeck.jobs import Job, JobBody, define_job
+from jobdeck.runs import Outcome, Run, RunContext, RunResult, Trigger, execute
+from jobdeck.status import JobState, iso
+from jobdeck.store.base import Store
+from jobdeck.store.memory import MemoryStore
+from jobdeck.store.records import AuditEntry, RunRecord
+from jobdeck.store.writer import StoreWriter
+
+log = logging.getLogger("jobdeck.scheduler")
+
+INTERRUPTED_REASON = "interrupted: the process exited during the run"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who asked for a control: a user or token name, and where from."""
+
+    name: str
+    client: str | None = None
+
+
+SYSTEM = Actor("system")
+
+
+class Deck:
+    def __init__(
+        self,
+        store: Store | None = None,
+        clock: Clock | None = None,
+        node: str | None = None,
+        thread_workers: int = 16,
+    ) -> None:
+        self.store = store or MemoryStore()
+        self.clock = clock or SystemClock()
+        self.node = node or socket.gethostname()
+        self.hub = EventHub()
+        self._jobs: dict[str, JobState] = {}
+        self._timer = scheduler.Timer()
+        self._wake = asyncio.Event()
+        self._executor = ThreadPoolExecutor(thread_workers, "jobdeck-run")
+        self._writer = StoreWriter(self.store, self._on_store_health)
+        self._tasks: list[asyncio.Task[None]] = []
+        self._runs: set[asyncio.Task[None]] = set()
+        self.running = False
+        self.stopped_reason: str | None = "not started"
+        self.store_error: str | None = None
+        self.started_at: datetime | None = None
+        self._loop_ref: asyncio.AbstractEventLoop | None = None
+
+    # Registering jobs --------------------------------------------------------------
+
+    def add(self, job: Job) -> Job:
+        if job.name in self._jobs:
+            raise InvalidJob(f"a job named {job.name!r} is already registered")
+        state = JobState(job)
+        self._jobs[job.name] = state
+        if self.running:
+            self._schedule_first(state, None)
+            self._publish(state)
+        return job
+
+    def job(
+        self,
+        interval: str,
+        *,
+        name: str | None = None,
+        category: str = "general",
+        description: str | None = None,
+        timeout: str | None = None,
+        first_delay_s: float = 5.0,
+    ) -> Callable[[JobBody], JobBody]:
+        """Register the decorated function as a job; it stays callable as it was."""
+
+        def register(body: JobBody) -> JobBody:
+            self.add(
+                define_job(
+                    name or body.__name__,
+                    interval,
+                    body,
+                    category=category,
+                    description=description or _first_line(body.__doc__),
+                    timeout=timeout,
+                    first_delay_s=first_delay_s,
+                )
+            )
+            return body
+
+        return register
+
+    # Reading -----------------------------------------------------------------------
+
+    def names(self) -> list[str]:
+        return list(self._jobs)
+
+    def state(self, name: str) -> JobState:
+        try:
+            return self._jobs[name]
+        except KeyError:
+            raise JobNotFound(f"no job named {name!r:.80}") from None
+
+    def controlled_state(self, name: str) -> JobState:
+        """The job's state, if this process may steer it."""
+        state = self.state(name)
+        if not self.running:
+            raise JobConflict(f"this process does not run jobs: {self.stopped_reason}")
+        return state
+
+    def job_object(self, name: str) -> dict[str, Any]:
+        return self.state(name).job_object(self.clock, self.node)
+
+    def job_objects(self) -> list[dict[str, Any]]:
+        return [s.job_object(self.clock, self.node) for s in self._jobs.values()]
+
+    def scheduler_object(self) -> dict[str, Any]:
+        return {
+            "running": self.running,
+            "reason": self.stopped_reason,
+            "node": self.node,
+            "started_at": iso(self.started_at),
+            "store_ok": self.store_error is None,
+            "store_error": self.store_error,
+            "job_count": len(self._jobs),
+        }
+
+    def snapshot(self) -> dict[str, Any]:
+        """The body of GET /api/jobs."""
+        return {"scheduler": self.scheduler_object(), "jobs": self.job_objects()}
+
+    # Life cycle --------------------------------------------------------------------
+
+    async def start(self, schedule: bool = True, refusal: str | None = None) -> None:
+        """Load persisted state and, unless told not to, start scheduling."""
+        self.started_at = self.clock.now()
+        self._loop_ref = asyncio.get_running_loop()
+        await self._restore()
+        self._tasks.append(asyncio.create_task(self._writer.run(), name="writer"))
+        if not schedule:
+            self.stopped_reason = refusal or "scheduling is off"
+            log.warning(
+                "not scheduling: %s", self.stopped_reason, extra={"action": "refuse"}
+            )
+            self._publish_scheduler()
+            return
+
+        for state in self._jobs.values():
+            self._schedule_first(state, state.last_scheduled_at)
+        self.running = True
+        self.stopped_reason = None
+        self._tasks.append(asyncio.create_task(self._loop(), name="scheduler"))
+        log.info(
+            "scheduler started with %d jobs on %s",
+            len(self._jobs),
+            self.node,
+            extra={"action": "start"},
+        )
+        self._publish_scheduler()
+
+    async def stop(self, grace_s: float = 10.0) -> None:
+        """Stop starting runs, give running ones `grace_s`, cancel the rest, flush."""
+        was_running = self.running
+        self.running = False
+        self.stopped_reason = "stopped"
+        self._wake.set()
+        await self._finish_runs(grace_s)
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._writer.flush(), timeout=5)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._publish_scheduler()
+        self.hub.close_all()
+        if was_running:
+            log.info("scheduler stopped", extra={"action": "stop"})
+
+    async def prune_history(self, older_than: datetime) -> int:
+        """Delete finished runs that started before `older_than`; return how many."""
+        return await self.store.prune_runs(older_than)
+
+    async def flush(self) -> None:
+        """Wait until every record handed to the store so far is written."""
+        await self._writer.flush()
+
+    # Controls ----------------------------------------------------------------------
+
+    async def run_now(self, name: str, actor: Actor = SYSTEM) -> dict[str, Any]:
+        state = self.controlled_state(name)
+        if state.running is not None:
+            raise JobConflict(f"job {name!r} is already running")
+        self._start_run(state, Trigger.MANUAL, actor.name, None)
+        self._audit(actor, "run", state, None, {"trigger": "manual"})
+        return state.job_object(self.clock, self.node)
+
+    async def pause(self, name: str, actor: Actor = SYSTEM) -> dict[str, Any]:
+        state = self.controlled_state(name)
+        before = _controls(state)
+        if not state.paused:
+            state.paused = True
+            state.paused_by, state.paused_at = actor.name, self.clock.now()
+            self._set_due(state, None)
+            self._changed(state, persist=True)
+        self._audit(actor, "pause", state, before, _controls(state))
+        return state.job_object(self.clock, self.node)
+
+    async def resume(self, name: str, actor: Actor = SYSTEM) -> dict[str, Any]:
+        state = self.controlled_state(name)
+        before = _controls(state)
+        if state.paused:
+            state.paused = False
+            state.paused_by = state.paused_at = state.paused_until = None
+            now = self.clock.monotonic()
+            due = scheduler.due_on_resume(
+                state.last_scheduled_due, state.interval_seconds, now
+            )
+            self._set_due(state, due)
+            self._changed(state, persist=True)
+        self._audit(actor, "resume", state, before, _controls(state))
+        return state.job_object(self.clock, self.node)
+
+    async def set_interval(
+        self, name: str, interval: object, actor: Actor = SYSTEM
+    ) -> dict[str, Any]:
+        state = self.controlled_state(name)
+        seconds = parse_interval(interval)
+        override = None if seconds == state.job.interval_seconds else seconds
+        return self._apply_interval(state, override, actor, "interval")
+
+    async def reset_interval(self, name: str, actor: Actor = SYSTEM) -> dict[str, Any]:
+        state = self.controlled_state(name)
+        return self._apply_interval(state, None, actor, "interval_reset")
+
+    # The timer loop ----------------------------------------------------------------
+
+    async def _loop(self) -> None:
+        while self.running:
+            self._wake.clear()
+            now = self.clock.monotonic()
+            for name, due in self._timer.pop_due(now):
+                self._on_tick(self._jobs[name], due, now)
+            await self.clock.sleep_until(self._timer.next_due(), self._wake)
+
+    def _on_tick(self, state: JobState, due: float, now: float) -> None:
+        interval = state.interval_seconds
+        if state.running is not None:
+            self._skip(
+                state, due, f"still running since {iso(state.running.started_at)}"
+            )
+        else:
+            state.last_scheduled_due = due
+            state.last_scheduled_at = wall_time_of(self.clock, due)
+            self._start_run(state, Trigger.SCHEDULE, None, due)
+        self._set_due(state, scheduler.next_after(due, interval, now))
+
+    def _skip(self, state: JobState, due: float, reason: str) -> None:
+        state.skipped_count += 1
+        log.warning(
+            "skipped a tick of %s: %s",
+            state.name,
+            reason,
+            extra={"action": "skip", "job": state.name},
+        )
+        at = wall_time_of(self.clock, due)
+        self._writer.put_run(
+            RunRecord(
+                id=_new_id(),
+                job_name=state.name,
+                trigger=Trigger.SCHEDULE.value,
+                started_at=at,
+                finished_at=at,
+                duration_ms=0,
+                node=self.node,
+                outcome=Outcome.SKIPPED.value,
+                reason=reason,
+            )
+        )
+        self._changed(state, persist=False)
+
+    def _set_due(self, state: JobState, due: float | None) -> None:
+        state.next_due = due
+        self._timer.set(state.name, due)
+        self._wake.set()
+
+    def _schedule_first(self, state: JobState, last_at: datetime | None) -> None:
+        """First due time in this process: the cadence carried over from the last
+        scheduled start, once at most for ticks missed while the process was down."""
+        if state.paused:
+            return
+        now = self.clock.monotonic()
+        if last_at is None:
+            self._set_due(state, now + state.job.start_delay_s())
+            return
+
+        state.last_scheduled_due = now - (self.clock.now() - last_at).total_seconds()
+        due = state.last_scheduled_due + state.interval_seconds
+        if due <= now:
+            due = now + state.job.start_delay_s()
+        self._set_due(state, due)
+
+    # Runs --------------------------------------------------------------------------
+
+    def _start_run(
+        self, state: JobState, trigger: Trigger, user: str | None, due: float | None
+    ) -> None:
+        run = Run(
+            job_name=state.name,
+            trigger=trigger,
+            started_at=self.clock.now(),
+            started_monotonic=self.clock.monotonic(),
+            user=user,
+        )
+        run.context = RunContext(
+            state.name,
+            run.id,
+            trigger,
+            _on_progress=lambda f, m: self._on_progress(state, run, f, m),
+        )
+        state.running = run
+        self._writer.put_run(self._run_record(run))
+        self._changed(state, persist=False)
+        run.task = asyncio.create_task(
+            self._drive(state, run), name=f"run:{state.name}"
+        )
+        self._runs.add(run.task)
+        run.task.add_done_callback(self._runs.discard)
+
+    async def _drive(self, state: JobState, run: Run) -> None:
+        assert run.context is not None
+        try:
+            result = await execute(state.job, run.context, self._executor)
+        except asyncio.CancelledError:
+            result = RunResult(Outcome.INTERRUPTED, error=INTERRUPTED_REASON)
+        self._finish_run(state, run, result)
+
+    def _finish_run(self, state: JobState, run: Run, result: RunResult) -> None:
+        duration_ms = int((self.clock.monotonic() - run.started_monotonic) * 1000)
+        state.running = None
+        state.run_count += 1
+        state.total_runs += 1
+        state.last_run_at = run.started_at
+        state.last_duration_ms = duration_ms
+        state.last_outcome = result.outcome
+        state.last_error = result.error if result.outcome.failed else None
+        self._writer.put_run(self._run_record(run, result, duration_ms))
+        self._changed(state, persist=True)
+        self._log_outcome(state, result)
+
+    def _on_progress(
+        self, state: JobState, run: Run, fraction: float | None, message: str | None
+    ) -> None:
+        # Thread bodies report from their own thread; state is touched on the loop.
+        def apply() -> None:
+            if state.running is run:
+                run.progress, run.progress_message = fraction, message
+                self._changed(state, persist=False)
+
+        assert self._loop_ref is not None
+        self._loop_ref.call_soon_threadsafe(apply)
+
+    async def _finish_runs(self, grace_s: float) -> None:
+        if not self._runs:
+            return
+        _, pending = await asyncio.wait(set(self._runs), timeout=grace_s)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=2)
+
+    # Bookkeeping -------------------------------------------------------------------
+
+    def _apply_interval(
+        self, state: JobState, override: int | None, actor: Actor, action: str
+    ) -> dict[str, Any]:
+        before = _controls(state)
+        state.interval_override = override
+        state.interval_set_by = actor.name if override is not None else None
+        state.interval_set_at = self.clock.now() if override is not None else None
+        if not state.paused:
+            due = scheduler.due_on_interval_change(
+                state.last_scheduled_due,
+                state.interval_seconds,
+                self.clock.monotonic(),
+            )
+            self._set_due(state, due)
+        self._changed(state, persist=True)
+        self._audit(actor, action, state, before, _controls(state))
+        return state.job_object(self.clock, self.node)
+
+    async def _restore(self) -> None:
+        records = await self.store.load_jobs()
+        for name, record in records.items():
+            if name in self._jobs:
+                self._jobs[name].restore(record)
+        closed = await self.store.interrupt_unfinished_runs(
+            self.clock.now(), INTERRUPTED_REASON
+        )
+        for run in closed:
+            log.warning(
+                "run of %s was interrupted by the previous process's exit",
+                run.job_name,
+                extra={"action": "interrupted", "job": run.job_name},
+            )
+            self._mark_interrupted(run)
+
+    def _mark_interrupted(self, run: RunRecord) -> None:
+        state = self._jobs.get(run.job_name)
+        if state is None or (
+            state.last_run_at is not None and state.last_run_at > run.started_at
+        ):
+            return
+        state.last_run_at = run.started_at
+        state.last_duration_ms = run.duration_ms
+        state.last_outcome = Outcome.INTERRUPTED
+        state.last_error = run.error
+        state.total_runs += 1
+        self._writer.put_job(state.record())
+
+    def _changed(self, state: JobState, persist: bool) -> None:
+        state.version += 1
+        if persist:
+            self._writer.put_job(state.record())
+        self._publish(state)
+
+    def _publish(self, state: JobState) -> None:
+        self.hub.publish("job", state.name, state.job_object(self.clock, self.node))
+
+    def _publish_scheduler(self) -> None:
+        self.hub.publish("scheduler", SCHEDULER_SUBJECT, self.scheduler_object())
+
+    def _on_store_health(self, error: str | None) -> None:
+        if error != self.store_error:
+            self.store_error = error
+            self._publish_scheduler()
+
+    def _audit(
+        self,
+        actor: Actor,
+        action: str,
+        state: JobState,
+        before: dict[str, Any] | None,
+        after: dict[str, Any] | None,
+    ) -> None:
+        log.info(
+            "%s %s by %s",
+            action,
+            state.name,
+            actor.name,
+            extra={"action": action, "job": state.name, "actor": actor.name},
+        )
+        self._writer.put_audit(
+            AuditEntry(
+                at=self.clock.now(),
+                actor=actor.name,
+                action=action,
+                job_name=state.name,
+                before=before,
+                after=after,
+                client=actor.client,
+            )
+        )
+
+    def _run_record(
+        self, run: Run, result: RunResult | None = None, duration_ms: int | None = None
+    ) -> RunRecord:
+        finished = None
+        if duration_ms is not None:
+            finished = run.started_at + timedelta(milliseconds=duration_ms)
+        return RunRecord(
+            id=run.id,
+            job_name=run.job_name,
+            trigger=run.trigger.value,
+            started_at=run.started_at,
+            user=run.user,
+            node=self.node,
+            finished_at=finished,
+            duration_ms=duration_ms,
+            outcome=result.outcome.value if result else None,
+            summary=result.summary if result else None,
+            error=result.error if result else None,
+        )
+
+    def _log_outcome(self, state: JobState, result: RunResult) -> None:
+        extra = {"action": "run_" + result.outcome.value, "job": state.name}
+        if result.outcome.failed:
+            log.error(
+                "job %s failed (%s): %s%s",
+                state.name,
+                result.outcome.value,
+                result.error,
+                "\n" + result.traceback if result.traceback else "",
+                extra=extra,
+            )
+        else:
+            log.debug("job %s: %s", state.name, result.outcome.value, extra=extra)
+
+
+def _controls(state: JobState) -> dict[str, Any]:
+    return {
+        "paused": state.paused,
+        "interval": state.interval_seconds,
+        "interval_overridden": state.interval_override is not None,
+    }
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def _first_line(text: str | None) -> str:
+    return text.strip().splitlines()[0] if text and text.strip() else ""

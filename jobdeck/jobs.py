@@ -1,0 +1,137 @@
+"""Jobs: what a job is (SPEC §3) and how one is defined.
+
+A job is a named, recurring unit of work. Its body is an `async def`, a plain
+function (run in a worker thread), or a command line (run as a subprocess). A body
+may take one argument, the RunContext of the run, to report progress or watch for
+cancellation.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import zlib
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from jobdeck.errors import InvalidJob
+from jobdeck.intervals import parse_interval
+
+NAME_PATTERN = re.compile(r"[a-z0-9_.-]{1,64}")
+
+JobBody = Callable[..., Any] | Callable[..., Awaitable[Any]]
+
+
+class BodyKind(StrEnum):
+    ASYNC = "async"
+    THREAD = "thread"
+    COMMAND = "command"
+
+
+class Scope(StrEnum):
+    CLUSTER = "cluster"
+    NODE = "node"
+
+
+@dataclass(frozen=True)
+class Job:
+    """The definition of a job: everything about it that code or config decides."""
+
+    name: str
+    interval_seconds: int
+    body: JobBody | None = None
+    command: Sequence[str] | None = None
+    category: str = "general"
+    description: str = ""
+    timeout_s: float | None = None
+    first_delay_s: float = 5.0
+    jitter_s: float = 0.0
+    scope: Scope = Scope.CLUSTER
+    body_kind: BodyKind = field(init=False)
+    wants_context: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        _check_name(self.name)
+        kind, wants_context = _classify_body(self.body, self.command)
+        object.__setattr__(self, "body_kind", kind)
+        object.__setattr__(self, "wants_context", wants_context)
+
+    def start_delay_s(self) -> float:
+        """Seconds from start-up to the first scheduled run.
+
+        `first_delay` plus a spread of up to one second derived from the name, so
+        that many jobs registered together do not all fire in the same instant, and
+        the same job always lands at the same offset.
+        """
+        spread = (zlib.crc32(self.name.encode()) % 1000) / 1000
+        return self.first_delay_s + spread
+
+
+def define_job(
+    name: str,
+    interval: str,
+    body: JobBody | None = None,
+    *,
+    command: Sequence[str] | None = None,
+    category: str = "general",
+    description: str = "",
+    timeout: str | None = None,
+    first_delay_s: float = 5.0,
+    jitter_s: float = 0.0,
+    scope: Scope | str = Scope.CLUSTER,
+) -> Job:
+    """Build a Job from the texts a user writes (interval as `5m`, and so on)."""
+    return Job(
+        name=name,
+        interval_seconds=parse_interval(interval),
+        body=body,
+        command=tuple(command) if command is not None else None,
+        category=category,
+        description=description,
+        timeout_s=float(parse_interval(timeout)) if timeout is not None else None,
+        first_delay_s=first_delay_s,
+        jitter_s=jitter_s,
+        scope=Scope(scope),
+    )
+
+
+def _check_name(name: str) -> None:
+    if not isinstance(name, str) or NAME_PATTERN.fullmatch(name) is None:
+        raise InvalidJob(f"invalid job name {name!r:.80}: use 1 to 64 of a-z 0-9 - _ .")
+
+
+def _classify_body(
+    body: JobBody | None, command: Sequence[str] | None
+) -> tuple[BodyKind, bool]:
+    if (body is None) == (command is None):
+        raise InvalidJob("a job needs exactly one of a body or a command")
+    if command is not None:
+        if not command or not all(isinstance(part, str) for part in command):
+            raise InvalidJob("a command is a non-empty list of strings")
+        return BodyKind.COMMAND, False
+
+    assert body is not None
+    if not callable(body):
+        raise InvalidJob(f"the body of a job must be callable, not {type(body)}")
+    kind = BodyKind.ASYNC if _is_async(body) else BodyKind.THREAD
+    return kind, _takes_an_argument(body)
+
+
+def _is_async(body: JobBody) -> bool:
+    call = getattr(body, "__call__", None)  # noqa: B004 - objects with async __call__
+    return inspect.iscoroutinefunction(body) or inspect.iscoroutinefunction(call)
+
+
+def _takes_an_argument(body: JobBody) -> bool:
+    try:
+        parameters = inspect.signature(body).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    positional = (
+        inspect.Parameter.POSITIONAL_ONLY,
+        inspect.Parameter.POSITIONAL_OR_KEYWORD,
+        inspect.Parameter.VAR_POSITIONAL,
+    )
+    return any(p.kind in positional for p in parameters)

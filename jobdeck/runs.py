@@ -1,0 +1,207 @@
+"""Runs: one execution of a job, from start to outcome.
+
+`execute()` calls a job's body the way its kind asks (awaited, in a worker thread,
+or as a subprocess) and turns whatever happens, including `sys.exit()` and
+exceptions that cannot even print themselves, into an Outcome and a bounded message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import traceback
+import uuid
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from jobdeck.jobs import BodyKind, Job
+
+# A stored or shown message is cut here, on a character boundary (case BC-31).
+MESSAGE_LIMIT_CHARS = 16_384
+SUMMARY_LIMIT_CHARS = 1_024
+
+
+class Trigger(StrEnum):
+    SCHEDULE = "schedule"
+    MANUAL = "manual"
+
+
+class Outcome(StrEnum):
+    SUCCESS = "success"
+    ERROR = "error"
+    TIMEOUT = "timeout"
+    CANCELLED = "cancelled"
+    INTERRUPTED = "interrupted"
+    SKIPPED = "skipped"
+
+    @property
+    def failed(self) -> bool:
+        return self in (Outcome.ERROR, Outcome.TIMEOUT, Outcome.INTERRUPTED)
+
+
+@dataclass
+class RunContext:
+    """What a job body may use during its run."""
+
+    job_name: str
+    run_id: str
+    trigger: Trigger
+    _cancel: threading.Event = field(default_factory=threading.Event, repr=False)
+    _on_progress: Callable[[float | None, str | None], None] | None = field(
+        default=None, repr=False
+    )
+
+    @property
+    def cancelled(self) -> bool:
+        """True once a cancel was asked; a thread body should check it and return."""
+        return self._cancel.is_set()
+
+    def progress(
+        self, fraction: float | None = None, message: str | None = None
+    ) -> None:
+        """Report how far the run is; shown live on the job's card."""
+        if fraction is not None:
+            fraction = min(1.0, max(0.0, float(fraction)))
+        if message is not None:
+            message = cap_text(str(message), SUMMARY_LIMIT_CHARS)
+        if self._on_progress is not None:
+            self._on_progress(fraction, message)
+
+
+@dataclass
+class Run:
+    """One execution of a job, as the deck tracks it while it is in progress."""
+
+    job_name: str
+    trigger: Trigger
+    started_at: datetime
+    started_monotonic: float
+    user: str | None = None
+    scheduled_for: datetime | None = None
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    context: RunContext | None = None
+    task: asyncio.Task[None] | None = None
+    progress: float | None = None
+    progress_message: str | None = None
+
+
+@dataclass(frozen=True)
+class RunResult:
+    outcome: Outcome
+    summary: str | None = None
+    error: str | None = None
+    traceback: str | None = None
+
+
+async def execute(job: Job, context: RunContext, executor: Executor) -> RunResult:
+    """Run the job's body once and describe how it ended. Never raises, except
+    CancelledError when the run itself is being cancelled from outside."""
+    try:
+        async with asyncio.timeout(job.timeout_s):
+            value = await _call_body(job, context, executor)
+    except TimeoutError:
+        return RunResult(Outcome.TIMEOUT, error=f"timed out after {job.timeout_s:g}s")
+    except asyncio.CancelledError:
+        raise
+    except BaseException as exc:
+        return RunResult(Outcome.ERROR, error=describe_failure(exc))
+
+    return RunResult(Outcome.SUCCESS, summary=_summary_of(value))
+
+
+async def _call_body(job: Job, context: RunContext, executor: Executor) -> Any:
+    if job.body_kind is BodyKind.COMMAND:
+        assert job.command is not None
+        return await _run_command(job.command)
+
+    assert job.body is not None
+    arguments = (context,) if job.wants_context else ()
+    if job.body_kind is BodyKind.ASYNC:
+        return await job.body(*arguments)
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(executor, job.body, *arguments)
+
+
+class CommandFailed(Exception):
+    """A command job exited with a non-zero status."""
+
+
+async def _run_command(command: Any) -> str:
+    process = await asyncio.create_subprocess_exec(
+        *command,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        stdin=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        output, _ = await process.communicate()
+    except asyncio.CancelledError:
+        await _stop_process(process)
+        raise
+
+    text = output.decode(errors="replace").strip()
+    if process.returncode != 0:
+        raise CommandFailed(f"exit status {process.returncode}: {_last_lines(text)}")
+    return _last_lines(text)
+
+
+async def _stop_process(process: asyncio.subprocess.Process) -> None:
+    """Terminate, then kill if it has not gone after a grace period."""
+    with contextlib.suppress(ProcessLookupError):
+        process.terminate()
+    try:
+        await asyncio.wait_for(process.wait(), timeout=5)
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+        await process.wait()
+
+
+def _last_lines(text: str, count: int = 5) -> str:
+    return "\n".join(text.splitlines()[-count:])
+
+
+def _summary_of(value: Any) -> str | None:
+    if value is None:
+        return None
+    return cap_text(_safe_str(value), SUMMARY_LIMIT_CHARS)
+
+
+def describe_failure(exc: BaseException) -> str:
+    """`Type: message`, bounded, whatever the exception does when printed."""
+    kind = type(exc).__name__
+    if isinstance(exc, SystemExit):
+        return cap_text(f"SystemExit: exit status {exc.code!r}", MESSAGE_LIMIT_CHARS)
+    message = _safe_str(exc)
+    text = f"{kind}: {message}" if message else kind
+    return cap_text(text, MESSAGE_LIMIT_CHARS)
+
+
+def format_traceback(exc: BaseException) -> str:
+    try:
+        text = "".join(traceback.format_exception(exc))
+    except Exception:
+        text = f"{type(exc).__name__}: <traceback unavailable>"
+    return cap_text(text, MESSAGE_LIMIT_CHARS)
+
+
+def _safe_str(value: object) -> str:
+    try:
+        text = str(value)
+    except Exception:
+        return "<message could not be read>"
+    # Lone surrogates cannot be encoded to UTF-8 for storage or the wire.
+    return text.encode("utf-8", errors="replace").decode("utf-8")
+
+
+def cap_text(text: str, limit: int) -> str:
+    """Cut `text` to at most `limit` characters, saying how much was cut."""
+    if len(text) <= limit:
+        return text
+    cut = len(text[limit:].encode("utf-8", errors="replace"))
+    return text[:limit] + f"…[truncated, {cut} bytes]"

@@ -1,0 +1,132 @@
+"""`jobdeck serve`: the deck, the stock jobs and the web console in one process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import IO, Any
+
+import uvicorn
+from fastapi import FastAPI
+
+from jobdeck.access import Accounts
+from jobdeck.config import Settings
+from jobdeck.deck import Deck
+from jobdeck.stock import StockContext, register_stock_jobs
+from jobdeck.store.sql import SqlStore
+from jobdeck.web.app import create_app
+
+log = logging.getLogger("jobdeck.server")
+
+
+def build_app(settings: Settings) -> FastAPI:
+    """The whole server as an ASGI app; its lifespan starts and stops the deck."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = SqlStore(settings.database_url)
+    deck = Deck(store)
+    for job in settings.jobs:
+        deck.add(job)
+    if settings.stock_enabled:
+        sqlite_file = (
+            settings.data_dir / "jobdeck.sqlite3" if settings.uses_sqlite else None
+        )
+        register_stock_jobs(
+            StockContext(deck, settings.data_dir, sqlite_file), settings.stock
+        )
+    accounts = Accounts(store)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await store.open()
+        await _announce_first_admin(accounts, settings)
+        with DeckLock(settings.data_dir) as lock:
+            await deck.start(schedule=lock.held, refusal=lock.refusal)
+            _announce_url(settings)
+            try:
+                yield
+            finally:
+                await deck.stop(settings.shutdown_grace_s)
+                await store.close()
+
+    return create_app(deck, accounts, lifespan=lifespan)
+
+
+def serve(settings: Settings) -> None:
+    app = build_app(settings)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        timeout_graceful_shutdown=int(settings.shutdown_grace_s) + 2,
+        lifespan="on",
+    )
+    StreamClosingServer(config, app.state.deck).run()
+
+
+class StreamClosingServer(uvicorn.Server):
+    """Ends every event stream as soon as a shutdown is asked for; otherwise open
+    streams would hold the server up until the graceful-shutdown timeout."""
+
+    def __init__(self, config: uvicorn.Config, deck: Deck) -> None:
+        super().__init__(config)
+        self.deck = deck
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        super().handle_exit(sig, frame)
+        with contextlib.suppress(RuntimeError):
+            asyncio.get_running_loop().call_soon(self.deck.hub.close_all)
+
+
+class DeckLock:
+    """One deck per data directory: an exclusive lock on a file in it. A second
+    process on the same store serves the console but does not schedule."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.path = data_dir / "deck.lock"
+        self.held = False
+        self.refusal: str | None = None
+        self._file: IO[str] | None = None
+
+    def __enter__(self) -> DeckLock:
+        self._file = open(self.path, "a+")  # noqa: SIM115 - held for the process's life
+        try:
+            fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._file.seek(0)
+            owner = self._file.read().strip() or "unknown"
+            self.refusal = (
+                f"another jobdeck process (pid {owner}) already runs the jobs of "
+                f"{self.path.parent}; this one only serves the console"
+            )
+            return self
+        self._file.truncate(0)
+        self._file.write(str(os.getpid()))
+        self._file.flush()
+        self.held = True
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._file is not None:
+            self._file.close()
+
+
+async def _announce_first_admin(accounts: Accounts, settings: Settings) -> None:
+    generated = await accounts.ensure_first_admin(settings.admin_password)
+    if generated is not None:
+        # Printed once, on the console only: never logged, never stored in clear.
+        print(
+            f"First start: created user 'admin' with password: {generated}", flush=True
+        )
+
+
+def _announce_url(settings: Settings) -> None:
+    print(
+        f"jobdeck is serving on http://{settings.host}:{settings.port}/admin/jobs",
+        flush=True,
+    )

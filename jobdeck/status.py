@@ -1,0 +1,154 @@
+"""A job's live state and the status shown for it (SPEC §3.1).
+
+JobState is the deck's mutable view of one job. `job_object()` turns it into the job
+object of SPEC §5, the one shape the API, the event stream and the CLI all show.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from jobdeck.clock import Clock, wall_time_of
+from jobdeck.intervals import format_interval
+from jobdeck.jobs import Job
+from jobdeck.runs import Outcome, Run
+from jobdeck.store.records import JobRecord
+
+
+class Status(StrEnum):
+    RUNNING = "running"
+    PAUSED = "paused"
+    ERROR = "error"
+    IDLE = "idle"
+
+
+@dataclass(slots=True)
+class JobState:
+    job: Job
+    paused: bool = False
+    paused_by: str | None = None
+    paused_at: datetime | None = None
+    paused_until: datetime | None = None
+    interval_override: int | None = None
+    interval_set_by: str | None = None
+    interval_set_at: datetime | None = None
+    run_count: int = 0
+    total_runs: int = 0
+    skipped_count: int = 0
+    last_run_at: datetime | None = None
+    last_duration_ms: int | None = None
+    last_outcome: Outcome | None = None
+    last_error: str | None = None
+    # Monotonic times: when the next scheduled run is due, and when the latest
+    # scheduled run was due (the anchor of the job's cadence).
+    next_due: float | None = None
+    last_scheduled_due: float | None = None
+    last_scheduled_at: datetime | None = None
+    running: Run | None = None
+    version: int = 0
+
+    @property
+    def name(self) -> str:
+        return self.job.name
+
+    @property
+    def interval_seconds(self) -> int:
+        if self.interval_override is not None:
+            return self.interval_override
+        return self.job.interval_seconds
+
+    @property
+    def status(self) -> Status:
+        if self.running is not None:
+            return Status.RUNNING
+        if self.paused:
+            return Status.PAUSED
+        if self.last_outcome is not None and self.last_outcome.failed:
+            return Status.ERROR
+        return Status.IDLE
+
+    def restore(self, record: JobRecord) -> None:
+        """Take back what a previous process persisted."""
+        self.paused = record.paused
+        self.paused_by = record.paused_by
+        self.paused_at = record.paused_at
+        self.paused_until = record.paused_until
+        self.interval_override = record.interval_override
+        self.interval_set_by = record.interval_set_by
+        self.interval_set_at = record.interval_set_at
+        self.total_runs = record.total_runs
+        self.last_run_at = record.last_run_at
+        self.last_duration_ms = record.last_duration_ms
+        self.last_outcome = (
+            Outcome(record.last_outcome) if record.last_outcome else None
+        )
+        self.last_error = record.last_error
+        self.last_scheduled_at = record.last_scheduled_at
+
+    def record(self) -> JobRecord:
+        """What must survive a restart."""
+        return JobRecord(
+            name=self.name,
+            paused=self.paused,
+            paused_by=self.paused_by,
+            paused_at=self.paused_at,
+            paused_until=self.paused_until,
+            interval_override=self.interval_override,
+            interval_set_by=self.interval_set_by,
+            interval_set_at=self.interval_set_at,
+            total_runs=self.total_runs,
+            last_run_at=self.last_run_at,
+            last_duration_ms=self.last_duration_ms,
+            last_outcome=self.last_outcome.value if self.last_outcome else None,
+            last_error=self.last_error,
+            last_scheduled_at=self.last_scheduled_at,
+        )
+
+    def job_object(self, clock: Clock, node: str | None = None) -> dict[str, Any]:
+        """The job object of SPEC §5."""
+        job = self.job
+        running = self.running
+        next_run = None
+        if self.next_due is not None and not self.paused:
+            next_run = wall_time_of(clock, self.next_due)
+        return {
+            "name": job.name,
+            "category": job.category,
+            "description": job.description,
+            "status": self.status.value,
+            "interval": format_interval(self.interval_seconds),
+            "interval_seconds": self.interval_seconds,
+            "default_interval": format_interval(job.interval_seconds),
+            "interval_overridden": self.interval_override is not None,
+            "interval_set_by": self.interval_set_by,
+            "paused": self.paused,
+            "paused_by": self.paused_by,
+            "paused_at": iso(self.paused_at),
+            "paused_until": iso(self.paused_until),
+            "run_count": self.run_count,
+            "total_runs": self.total_runs,
+            "skipped_count": self.skipped_count,
+            "last_run_at": iso(self.last_run_at),
+            "last_duration_ms": self.last_duration_ms,
+            "last_outcome": self.last_outcome.value if self.last_outcome else None,
+            "last_error": self.last_error,
+            "next_run_at": iso(next_run),
+            "running_since": iso(running.started_at) if running else None,
+            "running_trigger": running.trigger.value if running else None,
+            "progress": running.progress if running else None,
+            "progress_message": running.progress_message if running else None,
+            "scope": job.scope.value,
+            "node": node,
+            "version": self.version,
+        }
+
+
+def iso(moment: datetime | None) -> str | None:
+    """UTC ISO-8601 with a `Z`, to the millisecond; None stays None."""
+    if moment is None:
+        return None
+    text = moment.isoformat(timespec="milliseconds")
+    return text.replace("+00:00", "Z")

@@ -1,0 +1,89 @@
+"""The store interface: everything the deck and the console persist.
+
+One module per backend implements it (`memory`, `sql` for SQLite and PostgreSQL),
+and one contract test suite runs against each. Methods raise StoreError, with the
+driver's error as the cause, when the database fails.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from datetime import datetime
+
+from jobdeck.store.records import (
+    AuditEntry,
+    JobRecord,
+    RunRecord,
+    SessionRecord,
+    UserRecord,
+)
+
+
+class Store(ABC):
+    @abstractmethod
+    async def open(self) -> None:
+        """Connect, and bring the schema up to date."""
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+    @abstractmethod
+    async def ping(self) -> None:
+        """Raise StoreError if the database cannot answer now."""
+
+    # Jobs and runs -----------------------------------------------------------------
+
+    @abstractmethod
+    async def load_jobs(self) -> dict[str, JobRecord]: ...
+
+    @abstractmethod
+    async def write_batch(
+        self,
+        jobs: Sequence[JobRecord],
+        runs: Sequence[RunRecord],
+        audit: Sequence[AuditEntry],
+    ) -> None:
+        """Write everything in one transaction: job rows and runs are upserted."""
+
+    @abstractmethod
+    async def list_runs(
+        self, job_name: str, limit: int, offset: int = 0
+    ) -> list[RunRecord]:
+        """The job's runs and skipped ticks, newest first."""
+
+    @abstractmethod
+    async def interrupt_unfinished_runs(
+        self, finished_at: datetime, reason: str
+    ) -> list[RunRecord]:
+        """Close runs left open by a process that died; return them as closed."""
+
+    @abstractmethod
+    async def prune_runs(self, older_than: datetime) -> int:
+        """Delete finished runs that started before the cut-off; return how many."""
+
+    @abstractmethod
+    async def list_audit(
+        self, limit: int, offset: int = 0, job_name: str | None = None
+    ) -> list[AuditEntry]:
+        """Audit entries, newest first."""
+
+    # Users and sessions ------------------------------------------------------------
+
+    @abstractmethod
+    async def count_users(self) -> int: ...
+
+    @abstractmethod
+    async def get_user(self, username: str) -> UserRecord | None: ...
+
+    @abstractmethod
+    async def add_user(self, user: UserRecord) -> None: ...
+
+    @abstractmethod
+    async def add_session(self, session: SessionRecord) -> None: ...
+
+    @abstractmethod
+    async def get_session(self, session_id: str) -> SessionRecord | None: ...
+
+    @abstractmethod
+    async def delete_session(self, session_id: str) -> None: ...

@@ -1,0 +1,114 @@
+"""A store in memory: for tests, and for decks that need nothing to survive."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from datetime import datetime
+
+from jobdeck.store.base import Store
+from jobdeck.store.records import (
+    AuditEntry,
+    JobRecord,
+    RunRecord,
+    SessionRecord,
+    UserRecord,
+)
+
+
+class MemoryStore(Store):
+    def __init__(self) -> None:
+        self.jobs: dict[str, JobRecord] = {}
+        self.runs: dict[str, RunRecord] = {}
+        self.audit: list[AuditEntry] = []
+        self.users: dict[str, UserRecord] = {}
+        self.sessions: dict[str, SessionRecord] = {}
+        self.failing: Exception | None = None
+
+    async def open(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    async def ping(self) -> None:
+        self._raise_if_failing()
+
+    async def load_jobs(self) -> dict[str, JobRecord]:
+        self._raise_if_failing()
+        return dict(self.jobs)
+
+    async def write_batch(
+        self,
+        jobs: Sequence[JobRecord],
+        runs: Sequence[RunRecord],
+        audit: Sequence[AuditEntry],
+    ) -> None:
+        self._raise_if_failing()
+        for job in jobs:
+            self.jobs[job.name] = job
+        for run in runs:
+            self.runs[run.id] = run
+        for entry in audit:
+            self.audit.append(dataclasses.replace(entry, id=len(self.audit) + 1))
+
+    async def list_runs(
+        self, job_name: str, limit: int, offset: int = 0
+    ) -> list[RunRecord]:
+        self._raise_if_failing()
+        mine = [run for run in self.runs.values() if run.job_name == job_name]
+        mine.sort(key=lambda run: (run.started_at, run.id), reverse=True)
+        return mine[offset : offset + limit]
+
+    async def interrupt_unfinished_runs(
+        self, finished_at: datetime, reason: str
+    ) -> list[RunRecord]:
+        self._raise_if_failing()
+        closed = []
+        for run in list(self.runs.values()):
+            if run.finished_at is None:
+                done = run.interrupted(finished_at, reason)
+                self.runs[run.id] = done
+                closed.append(done)
+        return closed
+
+    async def prune_runs(self, older_than: datetime) -> int:
+        self._raise_if_failing()
+        old = [
+            run.id
+            for run in self.runs.values()
+            if run.finished_at is not None and run.started_at < older_than
+        ]
+        for run_id in old:
+            del self.runs[run_id]
+        return len(old)
+
+    async def list_audit(
+        self, limit: int, offset: int = 0, job_name: str | None = None
+    ) -> list[AuditEntry]:
+        self._raise_if_failing()
+        entries = [e for e in self.audit if job_name in (None, e.job_name)]
+        entries.reverse()
+        return entries[offset : offset + limit]
+
+    async def count_users(self) -> int:
+        return len(self.users)
+
+    async def get_user(self, username: str) -> UserRecord | None:
+        return self.users.get(username)
+
+    async def add_user(self, user: UserRecord) -> None:
+        self.users[user.username] = user
+
+    async def add_session(self, session: SessionRecord) -> None:
+        self.sessions[session.id] = session
+
+    async def get_session(self, session_id: str) -> SessionRecord | None:
+        return self.sessions.get(session_id)
+
+    async def delete_session(self, session_id: str) -> None:
+        self.sessions.pop(session_id, None)
+
+    def _raise_if_failing(self) -> None:
+        if self.failing is not None:
+            raise self.failing

@@ -1,0 +1,261 @@
+"""The store on a SQL database through SQLAlchemy Core (async): SQLite or PostgreSQL.
+
+Dialect differences are named here and nowhere else: how a row is upserted, and
+what a fresh SQLite connection must be told (WAL, a busy timeout).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from jobdeck.errors import StoreError
+from jobdeck.store import schema
+from jobdeck.store.base import Store
+from jobdeck.store.records import (
+    AuditEntry,
+    JobRecord,
+    RunRecord,
+    SessionRecord,
+    UserRecord,
+)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def _wrap_errors(
+    method: Callable[P, Coroutine[Any, Any, R]],
+) -> Callable[P, Coroutine[Any, Any, R]]:
+    """Turn driver errors into StoreError, keeping the driver's error as the cause."""
+
+    @functools.wraps(method)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return await method(*args, **kwargs)
+        except (sa.exc.SQLAlchemyError, OSError) as exc:
+            raise StoreError(f"database error: {_first_line(exc)}") from exc
+
+    return wrapper
+
+
+class SqlStore(Store):
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._engine: AsyncEngine | None = None
+
+    @classmethod
+    def sqlite_file(cls, path: Path) -> SqlStore:
+        return cls(f"sqlite+aiosqlite:///{path}")
+
+    @property
+    def engine(self) -> AsyncEngine:
+        if self._engine is None:
+            raise StoreError("the store is not open")
+        return self._engine
+
+    @property
+    def dialect(self) -> str:
+        return sa.engine.make_url(self.url).get_backend_name()
+
+    @_wrap_errors
+    async def open(self) -> None:
+        self._engine = create_async_engine(self.url, **self._engine_options())
+        if self.dialect == "sqlite":
+            sa.event.listen(self._engine.sync_engine, "connect", _tune_sqlite)
+        async with self.engine.begin() as connection:
+            await connection.run_sync(_upgrade_schema)
+
+    async def close(self) -> None:
+        if self._engine is not None:
+            await self._engine.dispose()
+            self._engine = None
+
+    @_wrap_errors
+    async def ping(self) -> None:
+        async with self.engine.connect() as connection:
+            await connection.execute(sa.text("SELECT 1"))
+
+    # Jobs and runs -----------------------------------------------------------------
+
+    @_wrap_errors
+    async def load_jobs(self) -> dict[str, JobRecord]:
+        async with self.engine.connect() as connection:
+            rows = await connection.execute(sa.select(schema.jobs))
+            return {row.name: JobRecord(**row._asdict()) for row in rows}
+
+    @_wrap_errors
+    async def write_batch(
+        self,
+        jobs: Sequence[JobRecord],
+        runs: Sequence[RunRecord],
+        audit: Sequence[AuditEntry],
+    ) -> None:
+        async with self._transaction() as connection:
+            if jobs:
+                rows = [dataclasses.asdict(job) for job in jobs]
+                await connection.execute(self._upsert(schema.jobs, "name"), rows)
+            if runs:
+                rows = [dataclasses.asdict(run) for run in runs]
+                await connection.execute(self._upsert(schema.runs, "id"), rows)
+            if audit:
+                rows = [_without_id(entry) for entry in audit]
+                await connection.execute(sa.insert(schema.audit), rows)
+
+    @_wrap_errors
+    async def list_runs(
+        self, job_name: str, limit: int, offset: int = 0
+    ) -> list[RunRecord]:
+        query = (
+            sa.select(schema.runs)
+            .where(schema.runs.c.job_name == job_name)
+            .order_by(schema.runs.c.started_at.desc(), schema.runs.c.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        async with self.engine.connect() as connection:
+            rows = await connection.execute(query)
+            return [RunRecord(**row._asdict()) for row in rows]
+
+    @_wrap_errors
+    async def interrupt_unfinished_runs(
+        self, finished_at: datetime, reason: str
+    ) -> list[RunRecord]:
+        open_runs = sa.select(schema.runs).where(schema.runs.c.finished_at.is_(None))
+        async with self._transaction() as connection:
+            found = [
+                RunRecord(**row._asdict())
+                for row in await connection.execute(open_runs)
+            ]
+            closed = [run.interrupted(finished_at, reason) for run in found]
+            if closed:
+                rows = [dataclasses.asdict(run) for run in closed]
+                await connection.execute(self._upsert(schema.runs, "id"), rows)
+        return closed
+
+    @_wrap_errors
+    async def prune_runs(self, older_than: datetime) -> int:
+        statement = sa.delete(schema.runs).where(
+            schema.runs.c.finished_at.is_not(None),
+            schema.runs.c.started_at < older_than,
+        )
+        async with self._transaction() as connection:
+            result = await connection.execute(statement)
+        return int(result.rowcount)
+
+    @_wrap_errors
+    async def list_audit(
+        self, limit: int, offset: int = 0, job_name: str | None = None
+    ) -> list[AuditEntry]:
+        query = sa.select(schema.audit).order_by(schema.audit.c.id.desc())
+        if job_name is not None:
+            query = query.where(schema.audit.c.job_name == job_name)
+        async with self.engine.connect() as connection:
+            rows = await connection.execute(query.limit(limit).offset(offset))
+            return [AuditEntry(**row._asdict()) for row in rows]
+
+    # Users and sessions ------------------------------------------------------------
+
+    @_wrap_errors
+    async def count_users(self) -> int:
+        query = sa.select(sa.func.count()).select_from(schema.users)
+        async with self.engine.connect() as connection:
+            return int((await connection.execute(query)).scalar_one())
+
+    @_wrap_errors
+    async def get_user(self, username: str) -> UserRecord | None:
+        query = sa.select(schema.users).where(schema.users.c.username == username)
+        async with self.engine.connect() as connection:
+            row = (await connection.execute(query)).first()
+        return UserRecord(**row._asdict()) if row else None
+
+    @_wrap_errors
+    async def add_user(self, user: UserRecord) -> None:
+        async with self._transaction() as connection:
+            await connection.execute(
+                sa.insert(schema.users), [dataclasses.asdict(user)]
+            )
+
+    @_wrap_errors
+    async def add_session(self, session: SessionRecord) -> None:
+        async with self._transaction() as connection:
+            await connection.execute(
+                sa.insert(schema.sessions), [dataclasses.asdict(session)]
+            )
+
+    @_wrap_errors
+    async def get_session(self, session_id: str) -> SessionRecord | None:
+        query = sa.select(schema.sessions).where(schema.sessions.c.id == session_id)
+        async with self.engine.connect() as connection:
+            row = (await connection.execute(query)).first()
+        return SessionRecord(**row._asdict()) if row else None
+
+    @_wrap_errors
+    async def delete_session(self, session_id: str) -> None:
+        statement = sa.delete(schema.sessions).where(schema.sessions.c.id == session_id)
+        async with self._transaction() as connection:
+            await connection.execute(statement)
+
+    # Dialect capabilities ----------------------------------------------------------
+
+    def _engine_options(self) -> dict[str, Any]:
+        if self.dialect == "sqlite":
+            # One connection serialises writers, which SQLite does anyway, and keeps
+            # the busy timeout from stacking up across a pool.
+            return {"poolclass": sa.pool.AsyncAdaptedQueuePool, "pool_size": 1}
+        return {"pool_size": 5, "pool_pre_ping": True}
+
+    def _upsert(self, table: sa.Table, key: str) -> Any:
+        dialect = sqlite if self.dialect == "sqlite" else postgresql
+        statement = dialect.insert(table)
+        changes = {
+            column.name: statement.excluded[column.name]
+            for column in table.columns
+            if column.name != key
+        }
+        return statement.on_conflict_do_update(index_elements=[key], set_=changes)
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[AsyncConnection]:
+        async with self.engine.begin() as connection:
+            yield connection
+
+
+def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=2000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _upgrade_schema(connection: sa.Connection) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+
+
+def _without_id(entry: AuditEntry) -> dict[str, Any]:
+    row = dataclasses.asdict(entry)
+    del row["id"]
+    return row
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:300] if text else type(exc).__name__

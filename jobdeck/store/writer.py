@@ -1,0 +1,120 @@
+"""The one writer task between the deck and its store.
+
+The deck hands records over without waiting; the writer coalesces them (the newest
+record of a job or a run wins) and writes them in batches, one transaction each. A
+slow or failing store therefore never delays a scheduled start (SPEC §8): the failure
+is reported through `on_health` and the batch is retried with a growing pause.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from jobdeck.errors import StoreError
+from jobdeck.store.base import Store
+from jobdeck.store.records import AuditEntry, JobRecord, RunRecord
+
+log = logging.getLogger("jobdeck.store")
+
+# Beyond this many unwritten runs (a store down for long), the oldest are dropped
+# and counted, so that memory stays bounded.
+MAX_PENDING_RUNS = 100_000
+
+
+class StoreWriter:
+    def __init__(
+        self,
+        store: Store,
+        on_health: Callable[[str | None], None],
+        retry_pause_s: tuple[float, float] = (0.5, 5.0),
+    ) -> None:
+        self.store = store
+        self.on_health = on_health
+        self.dropped_runs = 0
+        self._jobs: dict[str, JobRecord] = {}
+        self._runs: dict[str, RunRecord] = {}
+        self._audit: list[AuditEntry] = []
+        self._work = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._retry_pause_s = retry_pause_s
+        self._failing = False
+
+    def put_job(self, record: JobRecord) -> None:
+        self._jobs[record.name] = record
+        self._signal()
+
+    def put_run(self, record: RunRecord) -> None:
+        self._runs[record.id] = record
+        if len(self._runs) > MAX_PENDING_RUNS:
+            del self._runs[next(iter(self._runs))]
+            self.dropped_runs += 1
+        self._signal()
+
+    def put_audit(self, entry: AuditEntry) -> None:
+        self._audit.append(entry)
+        self._signal()
+
+    async def flush(self) -> None:
+        """Wait until everything handed over so far is written (or given up)."""
+        await self._idle.wait()
+
+    async def run(self) -> None:
+        """Write batches until cancelled."""
+        pause = self._retry_pause_s[0]
+        while True:
+            await self._work.wait()
+            self._work.clear()
+            if await self._write_pending():
+                pause = self._retry_pause_s[0]
+            else:
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, self._retry_pause_s[1])
+                self._work.set()
+
+    async def _write_pending(self) -> bool:
+        jobs, runs, audit = self._take()
+        try:
+            await self.store.write_batch(jobs, runs, audit)
+        except StoreError as exc:
+            self._put_back(jobs, runs, audit)
+            self._report(str(exc))
+            return False
+
+        self._report(None)
+        if not (self._jobs or self._runs or self._audit):
+            self._idle.set()
+        return True
+
+    def _take(self) -> tuple[list[JobRecord], list[RunRecord], list[AuditEntry]]:
+        taken = (list(self._jobs.values()), list(self._runs.values()), self._audit)
+        self._jobs, self._runs, self._audit = {}, {}, []
+        return taken
+
+    def _put_back(
+        self, jobs: list[JobRecord], runs: list[RunRecord], audit: list[AuditEntry]
+    ) -> None:
+        # Records handed over while the batch was out are newer: they win.
+        for job in jobs:
+            self._jobs.setdefault(job.name, job)
+        for run in runs:
+            self._runs.setdefault(run.id, run)
+        self._audit[:0] = audit
+
+    def _report(self, error: str | None) -> None:
+        if error is not None and not self._failing:
+            log.error(
+                "store write failed, will retry: %s",
+                error,
+                extra={"action": "store_failed"},
+            )
+        elif error is None and self._failing:
+            log.info("store writes work again", extra={"action": "store_recovered"})
+        self._failing = error is not None
+        self.on_health(error)
+
+    def _signal(self) -> None:
+        self._idle.clear()
+        self._work.set()

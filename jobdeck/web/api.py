@@ -1,0 +1,140 @@
+"""The JSON API of SPEC §5 for sessions and jobs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, Field
+
+from jobdeck.deck import Actor, Deck
+from jobdeck.status import iso
+from jobdeck.store.records import RunRecord
+from jobdeck.web.auth import SESSION_COOKIE, Controller, Viewer, accounts_of
+
+router = APIRouter()
+
+
+class SignIn(BaseModel):
+    username: str = Field(max_length=128)
+    password: str = Field(max_length=1024)
+
+
+class IntervalChange(BaseModel):
+    # Any JSON value is let through: the one interval validator decides, so that
+    # every entry point refuses the same values with the same message.
+    interval: Any = Field(examples=["5m", "1h30m"])
+
+
+def deck_of(request: Request) -> Deck:
+    deck: Deck = request.app.state.deck
+    return deck
+
+
+def actor(request: Request, principal: Controller) -> Actor:
+    client = request.client.host if request.client else None
+    return Actor(principal.username, client)
+
+
+@router.post("/api/session")
+async def sign_in(body: SignIn, request: Request, response: Response) -> dict[str, Any]:
+    secret, principal = await accounts_of(request).sign_in(body.username, body.password)
+    response.set_cookie(
+        SESSION_COOKIE,
+        secret,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+    return {
+        "user": {"username": principal.username, "role": principal.role.value},
+        "csrf_token": principal.csrf_token,
+    }
+
+
+@router.delete("/api/session", status_code=204)
+async def sign_out(request: Request, principal: Controller) -> Response:
+    await accounts_of(request).sign_out(principal)
+    deck_of(request).hub.close_owner(principal.session_id)
+    response = Response(status_code=204)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/api/jobs")
+async def list_jobs(request: Request, _: Viewer) -> dict[str, Any]:
+    return deck_of(request).snapshot()
+
+
+@router.get("/api/jobs/{name}")
+async def show_job(name: str, request: Request, _: Viewer) -> dict[str, Any]:
+    return deck_of(request).job_object(name)
+
+
+@router.get("/api/jobs/{name}/runs")
+async def list_runs(
+    name: str, request: Request, _: Viewer, limit: int = 50, offset: int = 0
+) -> dict[str, Any]:
+    deck = deck_of(request)
+    deck.state(name)
+    limit = max(1, min(limit, 500))
+    runs = await deck.store.list_runs(name, limit, max(0, offset))
+    return {
+        "runs": [_run_object(run) for run in runs],
+        "limit": limit,
+        "offset": offset,
+    }
+
+
+@router.post("/api/jobs/{name}/run", status_code=202)
+async def run_job(name: str, request: Request, who: Controller) -> dict[str, Any]:
+    return {"job": await deck_of(request).run_now(name, actor(request, who))}
+
+
+@router.post("/api/jobs/{name}/pause")
+async def pause_job(name: str, request: Request, who: Controller) -> dict[str, Any]:
+    return {"job": await deck_of(request).pause(name, actor(request, who))}
+
+
+@router.post("/api/jobs/{name}/resume")
+async def resume_job(name: str, request: Request, who: Controller) -> dict[str, Any]:
+    return {"job": await deck_of(request).resume(name, actor(request, who))}
+
+
+@router.put("/api/jobs/{name}/interval")
+async def set_interval(
+    name: str, body: IntervalChange, request: Request, who: Controller
+) -> dict[str, Any]:
+    deck = deck_of(request)
+    return {"job": await deck.set_interval(name, body.interval, actor(request, who))}
+
+
+@router.delete("/api/jobs/{name}/interval")
+async def reset_interval(
+    name: str, request: Request, who: Controller
+) -> dict[str, Any]:
+    return {"job": await deck_of(request).reset_interval(name, actor(request, who))}
+
+
+@router.get("/healthz")
+async def health(request: Request) -> dict[str, Any]:
+    deck = deck_of(request)
+    return {"status": "ok", "scheduler_running": deck.running}
+
+
+def _run_object(run: RunRecord) -> dict[str, Any]:
+    return {
+        "id": run.id,
+        "job": run.job_name,
+        "trigger": run.trigger,
+        "user": run.user,
+        "node": run.node,
+        "started_at": iso(run.started_at),
+        "finished_at": iso(run.finished_at),
+        "duration_ms": run.duration_ms,
+        "outcome": run.outcome,
+        "summary": run.summary,
+        "error": run.error,
+        "reason": run.reason,
+    }

@@ -1,0 +1,68 @@
+"""The web console as an ASGI application over a running deck."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from jobdeck.access import Accounts
+from jobdeck.deck import Deck
+from jobdeck.web import api, pages, stream
+from jobdeck.web.errors import install_error_handlers
+
+STATIC = Path(__file__).parent / "static"
+
+SECURITY_HEADERS = [
+    (
+        b"content-security-policy",
+        b"default-src 'self'; script-src 'self'; style-src 'self'; "
+        b"img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; "
+        b"base-uri 'none'; form-action 'self'",
+    ),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
+]
+
+
+def create_app(
+    deck: Deck,
+    accounts: Accounts,
+    lifespan: Callable[[FastAPI], Any] | None = None,
+) -> FastAPI:
+    """The console's routes over `deck`; the caller starts and stops the deck."""
+    app = FastAPI(title="jobdeck", version="0.1.0", lifespan=lifespan)
+    app.state.deck = deck
+    app.state.accounts = accounts
+    install_error_handlers(app)
+    app.include_router(api.router)
+    app.include_router(stream.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_middleware(SecurityHeaders, headers=SECURITY_HEADERS)
+    return app
+
+
+class SecurityHeaders:
+    """Adds fixed headers to every response; pure ASGI so streams stay streams."""
+
+    def __init__(self, app: ASGIApp, headers: Iterable[tuple[bytes, bytes]]) -> None:
+        self.app = app
+        self.headers = list(headers)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = list(message.get("headers", [])) + self.headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

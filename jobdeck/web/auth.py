@@ -1,0 +1,57 @@
+"""Request authentication: who is asking, and may they do this.
+
+Every route declares one of three dependencies: `viewer` (signed in, any role),
+`admin` (signed in as admin) or `controller` (admin, and for a session the CSRF
+token of that session in `X-CSRF-Token`). Routes without one are public by intent.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from jobdeck.access import Accounts, Principal
+from jobdeck.errors import AccessDenied, NotSignedIn
+
+SESSION_COOKIE = "jobdeck_session"
+CSRF_HEADER = "X-CSRF-Token"
+
+
+def accounts_of(request: Request) -> Accounts:
+    accounts: Accounts = request.app.state.accounts
+    return accounts
+
+
+async def viewer(request: Request) -> Principal:
+    secret = request.cookies.get(SESSION_COOKIE)
+    if not secret:
+        raise NotSignedIn("sign in first")
+    principal = await accounts_of(request).principal_for(secret)
+    request.state.principal = principal
+    return principal
+
+
+async def admin(principal: Annotated[Principal, Depends(viewer)]) -> Principal:
+    if not principal.is_admin:
+        raise AccessDenied("this needs the admin role")
+    return principal
+
+
+async def controller(
+    request: Request, principal: Annotated[Principal, Depends(admin)]
+) -> Principal:
+    check_csrf(request, principal)
+    return principal
+
+
+def check_csrf(request: Request, principal: Principal) -> None:
+    sent = request.headers.get(CSRF_HEADER, "")
+    if not hmac.compare_digest(sent.encode(), principal.csrf_token.encode()):
+        raise AccessDenied("missing or wrong CSRF token")
+
+
+Viewer = Annotated[Principal, Depends(viewer)]
+Admin = Annotated[Principal, Depends(admin)]
+Controller = Annotated[Principal, Depends(controller)]

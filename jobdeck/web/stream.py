@@ -1,0 +1,61 @@
+"""The event stream of SPEC §6: a snapshot on connect, then each change.
+
+Frames come encoded from the event hub, once for every client. Each client's
+backlog is at most one frame per job (see jobdeck.events), and a client that goes
+away is noticed at its next write, at the latest at the next heartbeat.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter, Request
+from fastapi.sse import EventSourceResponse
+
+from jobdeck.deck import Deck
+from jobdeck.events import Subscriber, encode_frame
+from jobdeck.web.auth import Viewer
+
+router = APIRouter()
+
+HEARTBEAT_S = 15.0
+HEADERS = {
+    "Cache-Control": "no-cache, no-transform",
+    "X-Accel-Buffering": "no",
+}
+
+
+@router.get("/api/jobs/sse", response_class=EventSourceResponse)
+async def job_events(request: Request, principal: Viewer) -> EventSourceResponse:
+    deck: Deck = request.app.state.deck
+    heartbeat_s: float = getattr(request.app.state, "heartbeat_s", HEARTBEAT_S)
+
+    # Subscribing and taking the snapshot happen with no await between them, so
+    # the snapshot holds exactly the changes up to the subscriber's first id.
+    subscriber = deck.hub.subscribe(owner=principal.session_id)
+    opening = _retry_hint() + encode_frame(
+        deck.hub.last_id, "snapshot", deck.snapshot()
+    )
+    return EventSourceResponse(
+        _frames(subscriber, opening, heartbeat_s), headers=HEADERS
+    )
+
+
+async def _frames(
+    subscriber: Subscriber, opening: bytes, heartbeat_s: float
+) -> AsyncIterator[bytes]:
+    try:
+        yield opening
+        while True:
+            batch = await subscriber.next_batch(timeout=heartbeat_s)
+            if batch is None:
+                return
+            yield b"".join(event.frame for event in batch) if batch else b": ping\n\n"
+    finally:
+        subscriber.close()
+
+
+def _retry_hint() -> bytes:
+    # A random reconnect delay spreads clients out after a restart (case BC-27).
+    return f"retry: {random.randint(1000, 4000)}\n\n".encode()
