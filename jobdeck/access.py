@@ -51,8 +51,11 @@ class Principal:
 
 
 class Accounts:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, hasher: PasswordHasher | None = None) -> None:
+        """`hasher` defaults to argon2id with the library's parameters; tests may
+        pass a cheaper one."""
         self.store = store
+        self.hasher = hasher or _hasher
 
     async def ensure_first_admin(self, password: str | None) -> str | None:
         """Create `admin` when there are no users; return the password if generated."""
@@ -70,7 +73,7 @@ class Accounts:
             raise InvalidInput(
                 f"a password needs at least {MIN_PASSWORD_LENGTH} characters"
             )
-        password_hash = await asyncio.to_thread(_hasher.hash, password)
+        password_hash = await asyncio.to_thread(self.hasher.hash, password)
         await self.store.add_user(
             UserRecord(username, password_hash, Role(role).value, _now())
         )
@@ -79,7 +82,8 @@ class Accounts:
         """Check the password; return the new cookie secret and the principal."""
         user = await self.store.get_user(username)
         stored = user.password_hash if user else _DUMMY_HASH
-        if not await asyncio.to_thread(_verify, stored, password) or user is None:
+        verified = await asyncio.to_thread(_verify, self.hasher, stored, password)
+        if not verified or user is None:
             raise NotSignedIn("wrong username or password")
 
         secret = secrets.token_urlsafe(32)
@@ -109,9 +113,9 @@ class Accounts:
         await self.store.delete_session(principal.session_id)
 
 
-def _verify(stored_hash: str, password: str) -> bool:
+def _verify(hasher: PasswordHasher, stored_hash: str, password: str) -> bool:
     try:
-        return _hasher.verify(stored_hash, password)
+        return hasher.verify(stored_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 

@@ -101,15 +101,21 @@ class RunResult:
 async def execute(job: Job, context: RunContext, executor: Executor) -> RunResult:
     """Run the job's body once and describe how it ended. Never raises, except
     CancelledError when the run itself is being cancelled from outside."""
+    deadline = asyncio.timeout(job.timeout_s)
     try:
-        async with asyncio.timeout(job.timeout_s):
+        async with deadline:
             value = await _call_body(job, context, executor)
-    except TimeoutError:
-        return RunResult(Outcome.TIMEOUT, error=f"timed out after {job.timeout_s:g}s")
     except asyncio.CancelledError:
         raise
     except BaseException as exc:
-        return RunResult(Outcome.ERROR, error=describe_failure(exc))
+        # Only our own deadline makes a timeout; a TimeoutError the body raised
+        # by itself is an error like any other.
+        if isinstance(exc, TimeoutError) and deadline.expired():
+            message = f"timed out after {job.timeout_s:g}s"
+            return RunResult(Outcome.TIMEOUT, error=message)
+        return RunResult(
+            Outcome.ERROR, error=describe_failure(exc), traceback=format_traceback(exc)
+        )
 
     return RunResult(Outcome.SUCCESS, summary=_summary_of(value))
 

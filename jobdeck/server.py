@@ -94,7 +94,7 @@ class DeckLock:
         self._file: IO[str] | None = None
 
     def __enter__(self) -> DeckLock:
-        self._file = open(self.path, "a+")  # noqa: SIM115 - held for the process's life
+        self._file = open(self.path, "a+")
         try:
             fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

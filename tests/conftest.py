@@ -7,9 +7,32 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(
+    config: pytest.Config, items: list[pytest.Item]
+) -> None:
     del config
     for item in items:
         path = str(item.path)
         if f"{os.sep}browser{os.sep}" in path:
             item.add_marker(pytest.mark.browser)
+
+
+POSTGRES_URL = os.environ.get(
+    "JOBDECK_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+def postgres_available() -> str | None:
+    """None when PostgreSQL answers; otherwise why not. Under CI it must answer."""
+    import psycopg
+
+    plain = POSTGRES_URL.replace("postgresql+psycopg://", "postgresql://")
+    try:
+        with psycopg.connect(plain, connect_timeout=3):
+            return None
+    except psycopg.Error as exc:
+        if os.environ.get("CI"):
+            raise RuntimeError(
+                f"CI is set but PostgreSQL is not reachable: {exc}"
+            ) from exc
+        return f"PostgreSQL not reachable at {plain}: {str(exc).splitlines()[0]}"

@@ -40,8 +40,9 @@ def create_app(
     app.state.deck = deck
     app.state.accounts = accounts
     install_error_handlers(app)
-    app.include_router(api.router)
+    # The stream's fixed path must come before `/api/jobs/{name}` would match it.
     app.include_router(stream.router)
+    app.include_router(api.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(SecurityHeaders, headers=SECURITY_HEADERS)

@@ -26,7 +26,7 @@ HEADERS = {
 }
 
 
-@router.get("/api/jobs/sse", response_class=EventSourceResponse)
+@router.get("/api/jobs/sse")
 async def job_events(request: Request, principal: Viewer) -> EventSourceResponse:
     deck: Deck = request.app.state.deck
     heartbeat_s: float = getattr(request.app.state, "heartbeat_s", HEARTBEAT_S)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import pytest
 
@@ -144,7 +145,7 @@ async def test_a_manual_run_never_overlaps_a_scheduled_one(
     await clock.advance(10)
 
     starts = probe.ledger
-    assert all(b - a >= 4 for a, b in zip(starts, starts[1:], strict=False))
+    assert all(b - a >= 4 for a, b in pairwise(starts))
     assert deck.job_object("probe")["skipped_count"] == 1
 
 
@@ -334,7 +335,7 @@ async def test_a_shorter_interval_takes_effect_from_the_last_run(
     job = await deck.set_interval("probe", "30s")
     assert job["interval"] == "30s"
     await clock.advance(180, step=1)
-    spacing = {round(b - a) for a, b in zip(probe.ledger, probe.ledger[1:])}
+    spacing = {round(b - a) for a, b in pairwise(probe.ledger)}
     assert spacing == {30}
     assert len(probe.ledger) == 6 + 1  # t0 and 30 s steps to t0+190 s
 

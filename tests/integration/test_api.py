@@ -1,0 +1,281 @@
+"""The JSON API of SPEC §5 in-process: shapes, status codes, access and CSRF."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from argon2 import PasswordHasher
+
+from jobdeck.access import Accounts, Role
+from jobdeck.deck import Deck
+from jobdeck.jobs import define_job
+from jobdeck.store.memory import MemoryStore
+from jobdeck.web.app import create_app
+
+ADMIN_PASSWORD = "correct horse battery"
+# Still argon2id, with parameters cheap enough for a test suite.
+CHEAP = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+BASE = "http://127.0.0.1"
+
+
+@pytest.fixture
+async def deck() -> AsyncIterator[Deck]:
+    store = MemoryStore()
+    deck = Deck(store=store, node="test")
+    release = asyncio.Event()
+
+    async def slow() -> None:
+        await release.wait()
+
+    deck.add(
+        define_job("probe", "1h", lambda: "ok", category="test", first_delay_s=3600)
+    )
+    deck.add(define_job("slow", "1h", slow, first_delay_s=3600))
+    accounts = Accounts(store, CHEAP)
+    await accounts.ensure_first_admin(ADMIN_PASSWORD)
+    await accounts.add_user("vera", "viewer password", Role.VIEWER)
+    await deck.start()
+    deck.release = release  # type: ignore[attr-defined]
+    yield deck
+    release.set()
+    await deck.stop(grace_s=1)
+
+
+@pytest.fixture
+async def anonymous(deck: Deck) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(deck, Accounts(deck.store, CHEAP))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
+        yield client
+
+
+async def signed_in(client: httpx.AsyncClient, user: str, password: str) -> str:
+    answer = await client.post(
+        "/api/session", json={"username": user, "password": password}
+    )
+    assert answer.status_code == 200, answer.text
+    return str(answer.json()["csrf_token"])
+
+
+@pytest.fixture
+async def admin(anonymous: httpx.AsyncClient) -> httpx.AsyncClient:
+    token = await signed_in(anonymous, "admin", ADMIN_PASSWORD)
+    anonymous.headers["X-CSRF-Token"] = token
+    return anonymous
+
+
+def error_of(answer: httpx.Response) -> dict[str, str]:
+    body = answer.json()
+    assert set(body) == {"error"}, body
+    return dict(body["error"])
+
+
+async def test_sign_in_sets_an_httponly_strict_cookie(
+    anonymous: httpx.AsyncClient,
+) -> None:
+    answer = await anonymous.post(
+        "/api/session", json={"username": "admin", "password": ADMIN_PASSWORD}
+    )
+    cookie = answer.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie
+    assert answer.json()["user"] == {"username": "admin", "role": "admin"}
+
+
+async def test_a_wrong_password_is_401_and_says_nothing_more(
+    anonymous: httpx.AsyncClient,
+) -> None:
+    for user in ("admin", "nobody"):
+        answer = await anonymous.post(
+            "/api/session", json={"username": user, "password": "wrong password"}
+        )
+        assert answer.status_code == 401
+        assert error_of(answer)["message"] == "wrong username or password"
+
+
+async def test_anonymous_requests_get_401_json(anonymous: httpx.AsyncClient) -> None:
+    for method, path in [
+        ("GET", "/api/jobs"), ("GET", "/api/jobs/probe"), ("GET", "/api/jobs/sse"),
+        ("POST", "/api/jobs/probe/run"), ("PUT", "/api/jobs/probe/interval"),
+    ]:  # fmt: skip
+        answer = await anonymous.request(method, path, json={"interval": "5m"})
+        assert answer.status_code == 401, path
+        assert error_of(answer)["code"] == "unauthorized"
+        assert "probe" not in answer.text
+
+
+async def test_the_page_sends_anonymous_users_to_sign_in(
+    anonymous: httpx.AsyncClient,
+) -> None:
+    answer = await anonymous.get("/admin/jobs")
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/login?next=/admin/jobs"
+
+
+async def test_health_is_public_and_tells_no_secrets(
+    anonymous: httpx.AsyncClient,
+) -> None:
+    answer = await anonymous.get("/healthz")
+    assert answer.json() == {"status": "ok", "scheduler_running": True}
+
+
+async def test_the_job_list_has_the_scheduler_and_every_job_field(
+    admin: httpx.AsyncClient,
+) -> None:
+    body = (await admin.get("/api/jobs")).json()
+
+    assert body["scheduler"]["running"] is True
+    probe = next(job for job in body["jobs"] if job["name"] == "probe")
+    for field in (
+        "name", "category", "description", "status", "interval", "interval_seconds",
+        "default_interval", "paused", "run_count", "total_runs", "last_run_at",
+        "last_duration_ms", "last_outcome", "next_run_at", "last_error",
+        "running_since",
+    ):  # fmt: skip
+        assert field in probe
+    assert probe["next_run_at"].endswith("Z")
+
+
+async def test_run_now_answers_202_then_409_while_running(
+    admin: httpx.AsyncClient,
+) -> None:
+    first = await admin.post("/api/jobs/slow/run")
+    answers = await asyncio.gather(
+        *(admin.post("/api/jobs/slow/run") for _ in range(20))
+    )
+
+    assert first.status_code == 202
+    assert first.json()["job"]["status"] == "running"
+    assert {a.status_code for a in answers} == {409}
+    assert error_of(answers[0])["code"] == "conflict"
+
+
+async def test_pause_and_resume(admin: httpx.AsyncClient) -> None:
+    paused = (await admin.post("/api/jobs/probe/pause")).json()["job"]
+    again = await admin.post("/api/jobs/probe/pause")
+    resumed = (await admin.post("/api/jobs/probe/resume")).json()["job"]
+
+    assert (paused["status"], paused["next_run_at"], paused["paused_by"]) == (
+        "paused",
+        None,
+        "admin",
+    )
+    assert again.status_code == 200
+    assert (resumed["status"], resumed["paused"]) == ("idle", False)
+    assert resumed["next_run_at"] is not None
+
+
+async def test_interval_put_and_delete(admin: httpx.AsyncClient) -> None:
+    changed = await admin.put("/api/jobs/probe/interval", json={"interval": " 90m "})
+    reset = await admin.delete("/api/jobs/probe/interval")
+
+    assert changed.json()["job"]["interval"] == "1h30m"
+    assert changed.json()["job"]["default_interval"] == "1h"
+    assert reset.json()["job"]["interval"] == "1h"
+
+
+@pytest.mark.parametrize(
+    "value", ["0s", "-5m", "5M", "5", "m", "5 m", "1.5h", "5mm", "5ms", "5w", "",
+              "   ", None, 30, "99999999d", "30m1h", "1h1h"],
+)  # fmt: skip
+async def test_a_refused_interval_is_422_naming_the_field_and_changes_nothing(
+    admin: httpx.AsyncClient, value: object
+) -> None:
+    before = (await admin.get("/api/jobs/probe")).json()
+
+    answer = await admin.put("/api/jobs/probe/interval", json={"interval": value})
+
+    assert answer.status_code == 422
+    error = error_of(answer)
+    assert (error["code"], error["field"]) == ("invalid_interval", "interval")
+    assert "accepted:" in error["message"]
+    assert (await admin.get("/api/jobs/probe")).json() == before
+
+
+async def test_a_missing_interval_is_422(admin: httpx.AsyncClient) -> None:
+    answer = await admin.put("/api/jobs/probe/interval", json={})
+    assert answer.status_code == 422
+    assert error_of(answer)["code"] == "invalid_request"
+
+
+async def test_unknown_jobs_are_404(admin: httpx.AsyncClient) -> None:
+    for method, path in [
+        ("GET", "/api/jobs/nope"), ("POST", "/api/jobs/nope/run"),
+        ("POST", "/api/jobs/nope/pause"), ("PUT", "/api/jobs/nope/interval"),
+        ("GET", "/api/jobs/nope/runs"),
+    ]:  # fmt: skip
+        answer = await admin.request(method, path, json={"interval": "5m"})
+        assert answer.status_code == 404, path
+        assert error_of(answer)["code"] == "not_found"
+
+
+async def test_get_on_an_action_is_405_and_does_nothing(
+    admin: httpx.AsyncClient,
+) -> None:
+    answer = await admin.get("/api/jobs/probe/pause")
+    assert answer.status_code == 405
+    assert (await admin.get("/api/jobs/probe")).json()["paused"] is False
+
+
+async def test_a_control_without_the_csrf_token_is_refused(
+    admin: httpx.AsyncClient,
+) -> None:
+    del admin.headers["X-CSRF-Token"]
+    answer = await admin.post("/api/jobs/probe/pause")
+    wrong = await admin.post("/api/jobs/probe/pause", headers={"X-CSRF-Token": "x"})
+
+    assert answer.status_code == wrong.status_code == 403
+    assert (await admin.get("/api/jobs/probe")).json()["paused"] is False
+
+
+async def test_a_viewer_reads_but_cannot_control(anonymous: httpx.AsyncClient) -> None:
+    token = await signed_in(anonymous, "vera", "viewer password")
+    anonymous.headers["X-CSRF-Token"] = token
+
+    assert (await anonymous.get("/api/jobs")).status_code == 200
+    answer = await anonymous.post("/api/jobs/probe/pause")
+    assert answer.status_code == 403
+    assert error_of(answer)["code"] == "forbidden"
+
+
+async def test_signing_out_ends_the_session(admin: httpx.AsyncClient) -> None:
+    assert (await admin.delete("/api/session")).status_code == 204
+    assert (await admin.get("/api/jobs")).status_code == 401
+
+
+async def test_history_pages_newest_first(admin: httpx.AsyncClient, deck: Deck) -> None:
+    for _ in range(3):
+        await admin.post("/api/jobs/probe/run")
+        for _ in range(100):
+            if deck.job_object("probe")["status"] != "running":
+                break
+            await asyncio.sleep(0.01)
+    await deck.flush()
+
+    page = (await admin.get("/api/jobs/probe/runs?limit=2")).json()
+
+    assert len(page["runs"]) == 2
+    newest = page["runs"][0]
+    assert (newest["trigger"], newest["user"], newest["outcome"]) == (
+        "manual",
+        "admin",
+        "success",
+    )
+    assert newest["started_at"] >= page["runs"][1]["started_at"]
+
+
+async def test_every_response_carries_the_security_headers(
+    anonymous: httpx.AsyncClient,
+) -> None:
+    answer = await anonymous.get("/login")
+    csp = answer.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    assert answer.headers["x-frame-options"] == "DENY"
+
+
+async def test_the_openapi_document_is_served(anonymous: httpx.AsyncClient) -> None:
+    paths = (await anonymous.get("/openapi.json")).json()["paths"]
+    assert "/api/jobs/{name}/interval" in paths

@@ -1,0 +1,189 @@
+"""What survives a restart (SPEC §3.2, §8; cases BC-12, BC-13), and a failing store
+never holding up the schedule."""
+
+from __future__ import annotations
+
+import asyncio
+from itertools import pairwise
+from pathlib import Path
+
+from jobdeck.deck import Actor, Deck
+from jobdeck.errors import StoreError
+from jobdeck.jobs import define_job
+from jobdeck.store.memory import MemoryStore
+from jobdeck.store.sql import SqlStore
+from jobdeck.testing import FakeClock, settle
+
+
+def make_deck(path: Path, clock: FakeClock, default_b: str = "1m") -> Deck:
+    deck = Deck(store=SqlStore.sqlite_file(path), clock=clock, node="test")
+    deck.add(define_job("a", "1m", lambda: None, first_delay_s=0))
+    deck.add(define_job("b", default_b, lambda: None, first_delay_s=0))
+    return deck
+
+
+async def open_deck(deck: Deck) -> Deck:
+    await deck.store.open()
+    await deck.start()
+    return deck
+
+
+async def test_pause_and_interval_overrides_survive_a_restart(tmp_path: Path) -> None:
+    clock = FakeClock()
+    deck = await open_deck(make_deck(tmp_path / "db", clock))
+    await deck.pause("a", Actor("ann"))
+    await deck.set_interval("b", "5m", Actor("bob"))
+    await deck.stop()
+    await deck.store.close()
+
+    # A redeploy whose code gives b another default keeps the runtime override.
+    again = await open_deck(make_deck(tmp_path / "db", clock, default_b="1h"))
+    a, b = again.job_object("a"), again.job_object("b")
+    await again.stop()
+    await again.store.close()
+
+    assert (a["paused"], a["paused_by"], a["next_run_at"]) == (True, "ann", None)
+    assert (b["interval"], b["default_interval"], b["interval_set_by"]) == (
+        "5m",
+        "1h",
+        "bob",
+    )
+
+
+async def test_outcomes_survive_a_restart_to_the_millisecond(tmp_path: Path) -> None:
+    clock = FakeClock()
+    deck = make_deck(tmp_path / "db", clock)
+    deck.add(define_job("c", "1m", _fail, first_delay_s=0))
+    await open_deck(deck)
+    await deck.run_now("c")
+    for _ in range(100):
+        if deck.job_object("c")["status"] == "error":
+            break
+        await asyncio.sleep(0.01)
+    before = deck.job_object("c")
+    await deck.stop()
+    await deck.store.close()
+
+    again = make_deck(tmp_path / "db", clock)
+    again.add(define_job("c", "1m", _fail, first_delay_s=0))
+    await open_deck(again)
+    after = again.job_object("c")
+    await again.stop()
+    await again.store.close()
+
+    fields = ("total_runs", "last_run_at", "last_error", "last_outcome", "status")
+    assert [after[f] for f in fields] == [before[f] for f in fields]
+    assert after["run_count"] == 0  # runs of this process only
+
+
+async def test_a_run_cut_off_by_a_crash_is_interrupted_not_running(
+    tmp_path: Path,
+) -> None:
+    """BC-13: the process dies mid-run; the next start shows no stale `running`."""
+    clock = FakeClock()
+    deck = make_deck(tmp_path / "db", clock)
+    release = asyncio.Event()
+
+    async def long_run() -> None:
+        await release.wait()
+
+    deck.add(define_job("long", "1h", long_run))
+    await open_deck(deck)
+    await deck.run_now("long")
+    await deck.flush()
+    # A crash: the process stops without finishing anything.
+    await deck.store.close()
+
+    again = make_deck(tmp_path / "db", clock)
+    again.add(define_job("long", "1h", long_run))
+    await open_deck(again)
+    job = again.job_object("long")
+    history = await again.store.list_runs("long", 10)
+    await again.stop()
+    await again.store.close()
+    release.set()
+    await deck.stop(grace_s=0.1)
+
+    assert job["status"] == "error"
+    assert job["last_outcome"] == "interrupted"
+    assert "interrupted" in (job["last_error"] or "")
+    assert job["next_run_at"] is not None
+    assert [r.outcome for r in history] == ["interrupted"]
+
+
+async def test_ticks_missed_while_down_run_once_soon_after_start(
+    tmp_path: Path,
+) -> None:
+    """BC-03 step 3: down for 10 intervals, one catch-up run, then the cadence."""
+    clock = FakeClock()
+    starts: list[float] = []
+    deck = Deck(store=SqlStore.sqlite_file(tmp_path / "db"), clock=clock)
+    deck.add(
+        define_job("p", "1m", lambda: starts.append(clock.monotonic()), first_delay_s=0)
+    )
+    await open_deck(deck)
+    await _advance_with_threads(clock, 2)
+    await deck.stop()
+    await deck.store.close()
+    assert len(starts) == 1
+
+    await clock.advance(600, step=60)  # the process is down for 10 minutes
+    again = Deck(store=SqlStore.sqlite_file(tmp_path / "db"), clock=clock)
+    again.add(
+        define_job("p", "1m", lambda: starts.append(clock.monotonic()), first_delay_s=0)
+    )
+    await open_deck(again)
+    restart = clock.monotonic()
+    await _advance_with_threads(clock, 62)
+    await again.stop()
+    await again.store.close()
+
+    after = [round(t - restart) for t in starts[1:]]
+    assert len(after) == 2
+    assert after[0] <= 1  # soon after start-up, once
+    assert 60 <= after[1] - after[0] <= 62  # then one interval later
+
+
+async def test_a_failing_store_delays_no_start_and_shows_on_the_status(
+    tmp_path: Path,
+) -> None:
+    clock = FakeClock()
+    store = MemoryStore()
+    starts: list[float] = []
+
+    async def probe() -> None:
+        starts.append(clock.monotonic())
+
+    deck = Deck(store=store, clock=clock)
+    deck.add(define_job("p", "10s", probe, first_delay_s=0))
+    await deck.start()
+    await clock.advance(1)
+    store.failing = StoreError("database error: disk I/O error")
+
+    await clock.advance(30, step=0.5)
+    status = deck.scheduler_object()
+    store.failing = None
+    await clock.advance(10, step=0.5)
+    await asyncio.wait_for(deck.flush(), timeout=10)
+    await deck.stop()
+
+    gaps = [round(b - a, 1) for a, b in pairwise(starts)]
+    assert gaps == [10.0] * 4
+    assert (status["store_ok"], status["store_error"]) == (
+        False,
+        "database error: disk I/O error",
+    )
+    assert deck.scheduler_object()["store_ok"] is True
+    assert len(store.runs) == 5  # nothing lost once the store came back
+
+
+def _fail() -> None:
+    raise ValueError("disk full on /data")
+
+
+async def _advance_with_threads(clock: FakeClock, seconds: float) -> None:
+    # Thread bodies finish in real time: give them a moment at each step.
+    for _ in range(int(seconds * 4)):
+        await clock.advance(0.25)
+        await asyncio.sleep(0.005)
+    await settle()

@@ -1,0 +1,156 @@
+"""One contract for every store: memory, SQLite and PostgreSQL behave the same."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from jobdeck.store import (
+    AuditEntry,
+    JobRecord,
+    MemoryStore,
+    RunRecord,
+    SessionRecord,
+    SqlStore,
+    Store,
+    UserRecord,
+    schema,
+)
+from tests.conftest import POSTGRES_URL, postgres_available
+
+T0 = datetime(2027, 3, 28, 0, 59, 59, 123000, tzinfo=UTC)
+
+
+async def _fresh_postgres() -> SqlStore:
+    reason = postgres_available()
+    if reason:
+        pytest.skip(reason)
+    store = SqlStore(POSTGRES_URL)
+    await store.open()
+    async with store.engine.begin() as connection:
+        for table in reversed(schema.metadata.sorted_tables):
+            await connection.execute(sa.delete(table))
+    return store
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    if request.param == "memory":
+        backend: Store = MemoryStore()
+        await backend.open()
+    elif request.param == "sqlite":
+        backend = SqlStore.sqlite_file(tmp_path / "store.sqlite3")
+        await backend.open()
+    else:
+        backend = await _fresh_postgres()
+    yield backend
+    await backend.close()
+
+
+def run(
+    run_id: str, started: datetime, finished: bool = True, **more: object
+) -> RunRecord:
+    return RunRecord(
+        id=run_id,
+        job_name=str(more.pop("job_name", "probe")),
+        trigger="schedule",
+        started_at=started,
+        finished_at=started + timedelta(seconds=1) if finished else None,
+        duration_ms=1000 if finished else None,
+        outcome="success" if finished else None,
+        **more,  # type: ignore[arg-type]
+    )
+
+
+async def test_job_records_round_trip_with_utc_instants(store: Store) -> None:
+    record = JobRecord(
+        name="probe", paused=True, paused_by="ann", paused_at=T0,
+        interval_override=300, interval_set_by="bob", interval_set_at=T0,
+        total_runs=7, last_run_at=T0, last_duration_ms=12, last_outcome="error",
+        last_error="ValueError: €" * 3, last_scheduled_at=T0,
+    )  # fmt: skip
+    await store.write_batch([record], [], [])
+
+    loaded = (await store.load_jobs())["probe"]
+
+    assert loaded == record
+    assert loaded.paused_at is not None and loaded.paused_at.utcoffset() == timedelta(0)
+
+
+async def test_writing_a_job_again_replaces_it(store: Store) -> None:
+    await store.write_batch([JobRecord("probe", paused=True)], [], [])
+    await store.write_batch([JobRecord("probe", paused=False, total_runs=2)], [], [])
+    assert (await store.load_jobs())["probe"] == JobRecord("probe", total_runs=2)
+
+
+async def test_runs_come_newest_first_and_page(store: Store) -> None:
+    runs = [run(f"r{i}", T0 + timedelta(minutes=i)) for i in range(5)]
+    runs.append(run("other", T0, job_name="other"))
+    await store.write_batch([], runs, [])
+
+    page = await store.list_runs("probe", limit=2, offset=1)
+
+    assert [r.id for r in page] == ["r3", "r2"]
+    assert page[0] == runs[3]
+
+
+async def test_a_run_written_twice_keeps_its_latest_form(store: Store) -> None:
+    await store.write_batch([], [run("r1", T0, finished=False)], [])
+    await store.write_batch([], [run("r1", T0, summary="done")], [])
+    (only,) = await store.list_runs("probe", 10)
+    assert (only.outcome, only.summary) == ("success", "done")
+
+
+async def test_unfinished_runs_are_closed_as_interrupted(store: Store) -> None:
+    await store.write_batch([], [run("open", T0, finished=False), run("done", T0)], [])
+
+    closed = await store.interrupt_unfinished_runs(T0 + timedelta(seconds=5), "gone")
+
+    assert [(r.id, r.outcome, r.error, r.duration_ms) for r in closed] == [
+        ("open", "interrupted", "gone", 5000)
+    ]
+    assert await store.interrupt_unfinished_runs(T0, "again") == []
+
+
+async def test_pruning_deletes_only_old_finished_runs(store: Store) -> None:
+    await store.write_batch(
+        [],
+        [run("old", T0), run("new", T0 + timedelta(days=2)), run("open", T0, False)],
+        [],
+    )
+    assert await store.prune_runs(T0 + timedelta(days=1)) == 1
+    assert {r.id for r in await store.list_runs("probe", 10)} == {"new", "open"}
+
+
+async def test_audit_entries_come_newest_first_and_filter_by_job(store: Store) -> None:
+    entries = [
+        AuditEntry(T0, "ann", "pause", "a", {"paused": False}, {"paused": True}, "::1"),
+        AuditEntry(T0, "bob", "resume", "b", None, None),
+        AuditEntry(T0, "ann", "interval", "a", {"interval": 60}, {"interval": 300}),
+    ]
+    await store.write_batch([], [], entries)
+
+    newest = await store.list_audit(limit=10)
+    only_a = await store.list_audit(limit=10, job_name="a")
+
+    assert [e.action for e in newest] == ["interval", "resume", "pause"]
+    assert [e.action for e in only_a] == ["interval", "pause"]
+    assert only_a[1].before == {"paused": False} and only_a[1].client == "::1"
+
+
+async def test_users_and_sessions(store: Store) -> None:
+    assert await store.count_users() == 0
+    await store.add_user(UserRecord("ann", "hash", "admin", T0))
+    session = SessionRecord("sid", "ann", "csrf", T0, T0 + timedelta(hours=1))
+    await store.add_session(session)
+
+    assert await store.count_users() == 1
+    assert await store.get_user("ann") == UserRecord("ann", "hash", "admin", T0)
+    assert await store.get_session("sid") == session
+    await store.delete_session("sid")
+    assert await store.get_session("sid") is None
+    assert await store.get_user("nobody") is None

@@ -1,0 +1,97 @@
+"""Running `jobdeck serve` as a real subprocess on 127.0.0.1 for end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+ADMIN_PASSWORD = "e2e admin password"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Server:
+    """One `jobdeck serve` process; `start()` waits until /healthz answers."""
+
+    def __init__(self, data_dir: Path, config: Path, env: dict[str, str] | None = None):
+        self.data_dir = data_dir
+        self.config = config
+        self.port = free_port()
+        self.env = {
+            **os.environ,
+            "JOBDECK_ADMIN_PASSWORD": ADMIN_PASSWORD,
+            **(env or {}),
+        }
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log = data_dir / "server.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout_s: float = 20) -> Server:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        command = [
+            sys.executable, "-m", "jobdeck", "serve", "--host", "127.0.0.1",
+            "--port", str(self.port), "--data-dir", str(self.data_dir),
+            "--config", str(self.config),
+        ]  # fmt: skip
+        with open(self.log, "ab") as log:
+            self.process = subprocess.Popen(
+                command, cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT
+            )
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited early:\n{self.log.read_text()}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(
+            f"server did not answer in {timeout_s}s:\n{self.log.read_text()}"
+        )
+
+    def stop(self, timeout_s: float = 20) -> float:
+        """SIGTERM, then wait; return how long the exit took."""
+        assert self.process is not None
+        began = time.monotonic()
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise
+        return time.monotonic() - began
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+def sign_in(
+    url: str, username: str = "admin", password: str = ADMIN_PASSWORD
+) -> httpx.Client:
+    client = httpx.Client(base_url=url, timeout=10)
+    answer = client.post(
+        "/api/session", json={"username": username, "password": password}
+    )
+    answer.raise_for_status()
+    client.headers["X-CSRF-Token"] = answer.json()["csrf_token"]
+    return client
