@@ -64,7 +64,7 @@ class Deck:
         self._timer = scheduler.Timer()
         self._wake = asyncio.Event()
         self._executor = ThreadPoolExecutor(thread_workers, "jobdeck-run")
-        self._writer = StoreWriter(self.store, self._on_store_health)
+        self._writer = StoreWriter(self.store, self._on_store_health, self.clock)
         self._tasks: list[asyncio.Task[None]] = []
         self._runs: set[asyncio.Task[None]] = set()
         self.running = False

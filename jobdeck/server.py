@@ -27,6 +27,12 @@ log = logging.getLogger("jobdeck.server")
 def build_app(settings: Settings) -> FastAPI:
     """The whole server as an ASGI app; its lifespan starts and stops the deck."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if not settings.uses_sqlite:
+        log.warning(
+            "cluster mode is not built yet: run only one jobdeck process against "
+            "this database, or every job runs once per process",
+            extra={"action": "single_node_only"},
+        )
     store = SqlStore(settings.database_url)
     deck = Deck(store)
     for job in settings.jobs:

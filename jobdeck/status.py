@@ -6,6 +6,7 @@ object of SPEC §5, the one shape the API, the event stream and the CLI all show
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -16,6 +17,9 @@ from jobdeck.intervals import format_interval
 from jobdeck.jobs import Job
 from jobdeck.runs import Outcome, Run
 from jobdeck.store.records import JobRecord
+
+# The fields of JobState that a JobRecord keeps across restarts, under one name.
+PERSISTED = tuple(f.name for f in dataclasses.fields(JobRecord) if f.name != "name")
 
 
 class Status(StrEnum):
@@ -72,40 +76,17 @@ class JobState:
 
     def restore(self, record: JobRecord) -> None:
         """Take back what a previous process persisted."""
-        self.paused = record.paused
-        self.paused_by = record.paused_by
-        self.paused_at = record.paused_at
-        self.paused_until = record.paused_until
-        self.interval_override = record.interval_override
-        self.interval_set_by = record.interval_set_by
-        self.interval_set_at = record.interval_set_at
-        self.total_runs = record.total_runs
-        self.last_run_at = record.last_run_at
-        self.last_duration_ms = record.last_duration_ms
-        self.last_outcome = (
-            Outcome(record.last_outcome) if record.last_outcome else None
-        )
-        self.last_error = record.last_error
-        self.last_scheduled_at = record.last_scheduled_at
+        for name in PERSISTED:
+            setattr(self, name, getattr(record, name))
+        if record.last_outcome is not None:
+            self.last_outcome = Outcome(record.last_outcome)
 
     def record(self) -> JobRecord:
         """What must survive a restart."""
-        return JobRecord(
-            name=self.name,
-            paused=self.paused,
-            paused_by=self.paused_by,
-            paused_at=self.paused_at,
-            paused_until=self.paused_until,
-            interval_override=self.interval_override,
-            interval_set_by=self.interval_set_by,
-            interval_set_at=self.interval_set_at,
-            total_runs=self.total_runs,
-            last_run_at=self.last_run_at,
-            last_duration_ms=self.last_duration_ms,
-            last_outcome=self.last_outcome.value if self.last_outcome else None,
-            last_error=self.last_error,
-            last_scheduled_at=self.last_scheduled_at,
-        )
+        values = {name: getattr(self, name) for name in PERSISTED}
+        if self.last_outcome is not None:
+            values["last_outcome"] = self.last_outcome.value
+        return JobRecord(name=self.name, **values)
 
     def job_object(self, clock: Clock, node: str | None = None) -> dict[str, Any]:
         """The job object of SPEC §5."""

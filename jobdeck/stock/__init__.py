@@ -107,7 +107,11 @@ def dhcp_lease_sync(table: Options, context: StockContext, interval: str | None)
 def db_backup(
     table: Options, context: StockContext, interval: str | None
 ) -> Job | None:
-    keep = int(table.pop("keep", 7))
+    keep = table.pop("keep", 7)
+    if not isinstance(keep, int) or isinstance(keep, bool) or keep < 1:
+        raise InvalidInput(
+            f"[stock.db-backup] keep must be a whole number ≥ 1, not {keep!r}"
+        )
     target = Path(table.pop("directory", context.data_dir / "backups"))
     database = context.sqlite_file
     if database is None:

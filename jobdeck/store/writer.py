@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 
+from jobdeck.clock import Clock
 from jobdeck.errors import StoreError
 from jobdeck.store.base import Store
 from jobdeck.store.records import AuditEntry, JobRecord, RunRecord
@@ -28,9 +29,11 @@ class StoreWriter:
         self,
         store: Store,
         on_health: Callable[[str | None], None],
+        clock: Clock,
         retry_pause_s: tuple[float, float] = (0.5, 5.0),
     ) -> None:
         self.store = store
+        self.clock = clock
         self.on_health = on_health
         self.dropped_runs = 0
         self._jobs: dict[str, JobRecord] = {}
@@ -70,9 +73,14 @@ class StoreWriter:
             if await self._write_pending():
                 pause = self._retry_pause_s[0]
             else:
-                await asyncio.sleep(pause)
+                await self._pause(pause)
                 pause = min(pause * 2, self._retry_pause_s[1])
                 self._work.set()
+
+    async def _pause(self, seconds: float) -> None:
+        # Only the clock ends the pause: new records must not cut a retry short.
+        deadline = self.clock.monotonic() + seconds
+        await self.clock.sleep_until(deadline, asyncio.Event())
 
     async def _write_pending(self) -> bool:
         jobs, runs, audit = self._take()

@@ -102,7 +102,9 @@ async def test_a_run_cut_off_by_a_crash_is_interrupted_not_running(
     await again.stop()
     await again.store.close()
     release.set()
+    await deck.store.open()  # only to let the crashed deck's tasks end quietly
     await deck.stop(grace_s=0.1)
+    await deck.store.close()
 
     assert job["status"] == "error"
     assert job["last_outcome"] == "interrupted"
