@@ -218,3 +218,24 @@ def test_the_stream_refuses_anonymous_clients_without_opening(server: Server) ->
     answer = httpx.get(f"{server.url}/api/jobs/sse", timeout=5)
     assert answer.status_code == 401
     assert answer.headers["content-type"].startswith("application/json")
+
+
+def test_a_second_process_on_the_same_data_directory_does_not_schedule(
+    server: Server,
+) -> None:
+    second = Server(server.data_dir, server.config, server.env)
+    second.start()
+    try:
+        with closing(sign_in(second.url)) as client:
+            scheduler = client.get("/api/jobs").json()["scheduler"]
+            refused = client.post("/api/jobs/tick-a/run")
+    finally:
+        second.stop()
+
+    assert scheduler["running"] is False
+    assert "another jobdeck process" in scheduler["reason"]
+    assert str(server.process.pid) in scheduler["reason"]  # type: ignore[union-attr]
+    assert refused.status_code == 409
+    ledger: Path = server.ledger  # type: ignore[attr-defined]
+    pids = {line.split()[2] for line in ledger.read_text().splitlines()}
+    assert pids == {str(server.process.pid)}  # type: ignore[union-attr]

@@ -4,6 +4,7 @@ never holding up the schedule."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from itertools import pairwise
 from pathlib import Path
 
@@ -189,3 +190,35 @@ async def _advance_with_threads(clock: FakeClock, seconds: float) -> None:
         await clock.advance(0.25)
         await asyncio.sleep(0.005)
     await settle()
+
+
+async def test_twenty_jobs_after_downtime_run_once_each(tmp_path: Path) -> None:
+    """BC-03 step 4: 20 jobs at 1m, down for 10 minutes: one run each, not ten."""
+    clock = FakeClock()
+    starts: list[str] = []
+
+    def deck_with_jobs() -> Deck:
+        deck = Deck(store=SqlStore.sqlite_file(tmp_path / "db"), clock=clock)
+        for i in range(20):
+            name = f"job-{i}"
+            deck.add(define_job(name, "1m", _recorder(starts, name), first_delay_s=0))
+        return deck
+
+    first = await open_deck(deck_with_jobs())
+    await _advance_with_threads(clock, 2)
+    await first.stop()
+    await first.store.close()
+    assert len(starts) == 20
+
+    await clock.advance(600, step=60)
+    again = await open_deck(deck_with_jobs())
+    await _advance_with_threads(clock, 59)
+    await again.stop()
+    await again.store.close()
+
+    assert len(starts) == 40
+    assert sorted(starts[20:]) == sorted(f"job-{i}" for i in range(20))
+
+
+def _recorder(starts: list[str], name: str) -> Callable[[], None]:
+    return lambda: starts.append(name)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from itertools import pairwise
 
 import pytest
@@ -420,3 +421,34 @@ async def test_unknown_jobs_are_not_found(deck: Deck) -> None:
     await deck.start()
     with pytest.raises(JobNotFound):
         await deck.pause("nope")
+
+
+@pytest.mark.parametrize("jump_s", [3600.0, -3600.0])
+async def test_a_wall_clock_jump_neither_bursts_nor_stalls(
+    deck: Deck, clock: FakeClock, jump_s: float
+) -> None:
+    probe = add_probe(deck, clock, "probe", "10s")
+    await started(deck)
+    await clock.advance(1, step=0.5)
+
+    clock.jump_wall(jump_s)
+    await clock.advance(40, step=0.5)
+
+    gaps = [round(b - a, 1) for a, b in pairwise(probe.ledger)]
+    assert gaps == [10.0] * 4
+    next_run = deck.job_object("probe")["next_run_at"]
+    assert next_run is not None
+    shown = datetime.fromisoformat(next_run)
+    assert abs((shown - clock.now()).total_seconds()) <= 10  # shown on the new wall
+
+
+async def test_jobs_registered_together_start_spread_out(
+    deck: Deck, clock: FakeClock
+) -> None:
+    probes = [add_probe(deck, clock, f"job-{i}", "1h") for i in range(50)]
+    await started(deck)
+    await clock.advance(1.5, step=0.01)
+
+    starts = sorted(p.ledger[0] for p in probes)
+    assert len({round(t, 2) for t in starts}) > 25  # not all in the same instant
+    assert max(starts) - min(starts) <= 1.0
