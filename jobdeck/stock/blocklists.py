@@ -46,9 +46,7 @@ counted but not applied to the merged list.
 
 import ipaddress
 import itertools
-import os
 import re
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -56,11 +54,18 @@ from pathlib import Path
 from typing import NamedTuple
 
 from jobdeck.errors import JobdeckError
+from jobdeck.stock.files import (
+    BadLine,
+    BadLines,
+    UnreadableFile,
+    counted,
+    damage_summary,
+    nothing_read_message,
+    parse_inputs,
+    write_atomically,
+    write_errors_as,
+)
 
-MAX_BAD_EXAMPLES = 20
-"""How many bad lines a parse keeps as examples; all of them are counted."""
-
-_MAX_EXAMPLE_CHARS = 200
 _DETECTION_SAMPLE = 200
 
 LOCAL_NAMES = frozenset(
@@ -92,14 +97,6 @@ class BlocklistFormat(StrEnum):
     DOMAINS = "domains"
 
 
-class BadLine(NamedTuple):
-    """A line that was skipped, as the operator will find it in the file."""
-
-    line_no: int
-    line: str
-    reason: str
-
-
 @dataclass(frozen=True)
 class BlocklistParse:
     """What one list holds; ``rules_accepted`` counts every accepted entry."""
@@ -117,17 +114,11 @@ class BlocklistParse:
 
 
 @dataclass(frozen=True)
-class UnreadableList:
-    path: Path
-    reason: str
-
-
-@dataclass(frozen=True)
 class BlocklistRefresh:
     """The merged result: every blocked domain that no list allows."""
 
     lists: tuple[BlocklistParse, ...]
-    unreadable: tuple[UnreadableList, ...]
+    unreadable: tuple[UnreadableFile, ...]
     domains: frozenset[str]
     output: Path | None
 
@@ -144,18 +135,13 @@ class BlocklistRefresh:
         return sum(parse.bad_lines for parse in self.lists)
 
     def summary(self) -> str:
-        text = (
-            f"{_count(len(self.lists), 'list')}, "
-            f"{_count(len(self.domains), 'domain')} blocked "
+        return (
+            f"{counted(len(self.lists), 'list')}, "
+            f"{counted(len(self.domains), 'domain')} blocked "
             f"({len(self.allowed):,} allowed, "
-            f"{_count(len(self.wildcards), 'wildcard rule')}), "
-            f"{_count(self.bad_lines, 'bad line')}"
+            f"{counted(len(self.wildcards), 'wildcard rule')}), "
+            f"{damage_summary(self.bad_lines, self.unreadable, 'list')}"
         )
-        if self.unreadable:
-            names = ", ".join(str(failure.path) for failure in self.unreadable)
-            text += f", {_count(len(self.unreadable), 'list')} unreadable: {names}"
-
-        return text
 
 
 class BlocklistError(JobdeckError):
@@ -235,8 +221,7 @@ class _Tally:
         self.comment_lines = 0
         self.local_names = 0
         self.rules_accepted = 0
-        self.bad_lines = 0
-        self.bad_examples: list[BadLine] = []
+        self.bad_lines = BadLines()
 
     def read_line(self, line_no: int, line: str, list_format: BlocklistFormat) -> None:
         stripped = line.strip()
@@ -250,7 +235,7 @@ class _Tally:
         try:
             entries = _read_rule(rule, list_format)
         except _BadRule as bad:
-            self._reject(line_no, line, str(bad))
+            self.bad_lines.add(line_no, line, str(bad))
             return
         for entry in entries:
             self._accept(entry)
@@ -263,12 +248,6 @@ class _Tally:
         self.entries[entry.kind].add(entry.value)
         self.rules_accepted += 1
 
-    def _reject(self, line_no: int, line: str, reason: str) -> None:
-        self.bad_lines += 1
-        if len(self.bad_examples) < MAX_BAD_EXAMPLES:
-            example = BadLine(line_no, line[:_MAX_EXAMPLE_CHARS], reason)
-            self.bad_examples.append(example)
-
     def result(self, source: str, list_format: BlocklistFormat) -> BlocklistParse:
         return BlocklistParse(
             source=source,
@@ -279,8 +258,8 @@ class _Tally:
             comment_lines=self.comment_lines,
             local_names=self.local_names,
             rules_accepted=self.rules_accepted,
-            bad_lines=self.bad_lines,
-            bad_examples=tuple(self.bad_examples),
+            bad_lines=self.bad_lines.count,
+            bad_examples=tuple(self.bad_lines.examples),
         )
 
 
@@ -380,32 +359,15 @@ def refresh_blocklists(paths: Sequence[Path], output: Path | None) -> BlocklistR
     only when no list at all could be read or ``output`` cannot be written, and
     then leaves ``output`` as it was.
     """
-    lists: list[BlocklistParse] = []
-    unreadable: list[UnreadableList] = []
-    for path in paths:
-        try:
-            text = read_list_text(path)
-        except OSError as error:
-            unreadable.append(UnreadableList(path, error.strerror or str(error)))
-            continue
-        lists.append(parse_blocklist(text, str(path)))
-
+    lists, unreadable = parse_inputs((path, parse_blocklist) for path in paths)
     if not lists:
-        raise BlocklistError(_nothing_read_message(paths, unreadable))
+        raise BlocklistError(nothing_read_message("blocklist", unreadable))
     domains = merge_blocklists(lists)
     if output is not None:
-        try:
+        with write_errors_as(BlocklistError, output):
             write_domains(output, domains)
-        except OSError as error:
-            message = f"cannot write {output}: {error.strerror or error}"
-            raise BlocklistError(message) from error
 
     return BlocklistRefresh(tuple(lists), tuple(unreadable), domains, output)
-
-
-def read_list_text(path: Path) -> str:
-    """Read a list as UTF-8 (a byte-order mark is dropped), replacing bad bytes."""
-    return path.read_bytes().decode("utf-8-sig", errors="replace")
 
 
 def merge_blocklists(lists: Iterable[BlocklistParse]) -> frozenset[str]:
@@ -423,31 +385,4 @@ def write_domains(output: Path, domains: Iterable[str]) -> None:
     Readers of ``output`` see either the old list or the new one, never half.
     """
     text = "".join(f"{domain}\n" for domain in sorted(domains))
-    descriptor, temporary = tempfile.mkstemp(
-        dir=output.parent, prefix=f".{output.name}.", suffix=".tmp"
-    )
-    try:
-        # mkstemp creates the file private; a DNS server must be able to read it.
-        os.fchmod(descriptor, 0o644)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, output)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def _nothing_read_message(
-    paths: Sequence[Path], unreadable: Sequence[UnreadableList]
-) -> str:
-    if not paths:
-        return "no blocklist configured"
-
-    reasons = "; ".join(f"{failure.path}: {failure.reason}" for failure in unreadable)
-    return f"no blocklist could be read ({reasons})"
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number:,} {noun}{'' if number == 1 else 's'}"
+    write_atomically(output, text)

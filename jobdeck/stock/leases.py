@@ -33,9 +33,7 @@ before 3.0 wrote none) and one without ``ends`` as never ending.
 import bisect
 import ipaddress
 import json
-import os
 import re
-import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -45,11 +43,18 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from jobdeck.errors import JobdeckError
+from jobdeck.stock.files import (
+    BadLine,
+    BadLines,
+    UnreadableFile,
+    counted,
+    damage_summary,
+    nothing_read_message,
+    parse_inputs,
+    write_atomically,
+    write_errors_as,
+)
 
-MAX_BAD_EXAMPLES = 20
-"""How many bad lines a parse keeps as examples; all of them are counted."""
-
-_MAX_EXAMPLE_CHARS = 200
 _NEVER = datetime.max.replace(tzinfo=UTC)
 _MAC = re.compile(r"(?:\d+-)?[0-9a-f]{1,2}(?::[0-9a-f]{1,2})*")
 _IAID = re.compile(r"T?\d+")
@@ -73,14 +78,6 @@ _TOP_LEVEL_KEYWORDS = frozenset(
 class LeaseFormat(StrEnum):
     DNSMASQ = "dnsmasq"
     ISC = "isc"
-
-
-class BadLine(NamedTuple):
-    """A line that was skipped, as the operator will find it in the file."""
-
-    line_no: int
-    line: str
-    reason: str
 
 
 @dataclass(frozen=True)
@@ -116,12 +113,6 @@ class LeaseTable:
 
 
 @dataclass(frozen=True)
-class UnreadableFile:
-    path: Path
-    reason: str
-
-
-@dataclass(frozen=True)
 class LeaseSync:
     """Every file's leases merged by address, as seen at ``now``."""
 
@@ -144,18 +135,13 @@ class LeaseSync:
         return sum(table.bad_lines for table in self.tables)
 
     def summary(self) -> str:
-        text = (
-            f"{_count(len(self.tables), 'file')}, "
-            f"{_count(len(self.leases), 'address', 'addresses')} "
+        return (
+            f"{counted(len(self.tables), 'file')}, "
+            f"{counted(len(self.leases), 'address', 'addresses')} "
             f"({self.current:,} current), "
-            f"{_count(self.declarations, 'declaration')}, "
-            f"{_count(self.bad_lines, 'bad line')}"
+            f"{counted(self.declarations, 'declaration')}, "
+            f"{damage_summary(self.bad_lines, self.unreadable, 'file')}"
         )
-        if self.unreadable:
-            names = ", ".join(str(failure.path) for failure in self.unreadable)
-            text += f", {_count(len(self.unreadable), 'file')} unreadable: {names}"
-
-        return text
 
 
 class LeaseSyncError(JobdeckError):
@@ -177,18 +163,11 @@ class _Collector:
     source: str
     leases: dict[str, Lease] = field(default_factory=dict)
     declarations: int = 0
-    bad_lines: int = 0
-    bad_examples: list[BadLine] = field(default_factory=list)
+    bad_lines: BadLines = field(default_factory=BadLines)
 
     def accept(self, lease: Lease) -> None:
         self.leases[lease.ip] = lease
         self.declarations += 1
-
-    def reject(self, line_no: int, line: str, reason: str) -> None:
-        self.bad_lines += 1
-        if len(self.bad_examples) < MAX_BAD_EXAMPLES:
-            example = BadLine(line_no, line[:_MAX_EXAMPLE_CHARS], reason)
-            self.bad_examples.append(example)
 
     def table(self, lease_format: LeaseFormat) -> LeaseTable:
         return LeaseTable(
@@ -196,8 +175,8 @@ class _Collector:
             format=lease_format,
             leases=MappingProxyType(dict(self.leases)),
             declarations=self.declarations,
-            bad_lines=self.bad_lines,
-            bad_examples=tuple(self.bad_examples),
+            bad_lines=self.bad_lines.count,
+            bad_examples=tuple(self.bad_lines.examples),
         )
 
 
@@ -214,7 +193,7 @@ def parse_dnsmasq_leases(text: str, source: str) -> LeaseTable:
         try:
             collector.accept(_dnsmasq_lease(fields, source))
         except _Damage as damage:
-            collector.reject(line_no, raw.rstrip("\r"), str(damage))
+            collector.bad_lines.add(line_no, raw.rstrip("\r"), str(damage))
 
     return collector.table(LeaseFormat.DNSMASQ)
 
@@ -394,7 +373,7 @@ def parse_isc_leases(text: str, source: str) -> LeaseTable:
             lease = _next_declaration(reader, source)
         except _Damage as damage:
             line_no = lines.number(damage.offset)
-            collector.reject(line_no, lines.text(line_no), str(damage))
+            collector.bad_lines.add(line_no, lines.text(line_no), str(damage))
             continue
         if lease is not None:
             collector.accept(lease)
@@ -599,25 +578,13 @@ def sync_leases(
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
-    tables: list[LeaseTable] = []
-    unreadable: list[UnreadableFile] = []
-    for path, parse in _planned_reads(dnsmasq_paths, isc_paths):
-        try:
-            text = read_lease_text(path)
-        except OSError as error:
-            unreadable.append(UnreadableFile(path, error.strerror or str(error)))
-            continue
-        tables.append(parse(text, str(path)))
-
+    tables, unreadable = parse_inputs(_planned_reads(dnsmasq_paths, isc_paths))
     if not tables:
-        raise LeaseSyncError(_nothing_read_message(unreadable))
+        raise LeaseSyncError(nothing_read_message("lease file", unreadable))
     leases = merge_lease_tables(tables)
     if output is not None:
-        try:
+        with write_errors_as(LeaseSyncError, output):
             write_lease_table(output, leases, now)
-        except OSError as error:
-            message = f"cannot write {output}: {error.strerror or error}"
-            raise LeaseSyncError(message) from error
 
     frozen = MappingProxyType(leases)
     return LeaseSync(tuple(tables), tuple(unreadable), frozen, now, output)
@@ -633,11 +600,6 @@ def _planned_reads(
         (path, parse_dnsmasq_leases) for path in dnsmasq_paths
     ]
     return dnsmasq + [(path, parse_isc_leases) for path in isc_paths]
-
-
-def read_lease_text(path: Path) -> str:
-    """Read a lease file as UTF-8 (a byte-order mark is dropped), bad bytes replaced."""
-    return path.read_bytes().decode("utf-8-sig", errors="replace")
 
 
 def merge_lease_tables(tables: Iterable[LeaseTable]) -> dict[str, Lease]:
@@ -668,7 +630,7 @@ def write_lease_table(output: Path, leases: Mapping[str, Lease], now: datetime) 
         "generated_at": now.isoformat(),
         "leases": [_lease_json(lease, now) for lease in ordered],
     }
-    _write_atomically(output, json.dumps(document, indent=2) + "\n")
+    write_atomically(output, json.dumps(document, indent=2) + "\n")
 
 
 def _address_order(ip: str) -> tuple[int, int]:
@@ -688,33 +650,3 @@ def _lease_json(lease: Lease, now: datetime) -> dict[str, Any]:
         "current": lease.is_current(now),
         "source": lease.source,
     }
-
-
-def _write_atomically(output: Path, text: str) -> None:
-    # Readers of the output see the old table or the new one, never half.
-    descriptor, temporary = tempfile.mkstemp(
-        dir=output.parent, prefix=f".{output.name}.", suffix=".tmp"
-    )
-    try:
-        os.fchmod(descriptor, 0o644)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, output)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def _nothing_read_message(unreadable: Sequence[UnreadableFile]) -> str:
-    if not unreadable:
-        return "no lease file configured"
-
-    reasons = "; ".join(f"{failure.path}: {failure.reason}" for failure in unreadable)
-    return f"no lease file could be read ({reasons})"
-
-
-def _count(number: int, noun: str, plural: str | None = None) -> str:
-    word = noun if number == 1 else (plural or f"{noun}s")
-    return f"{number:,} {word}"

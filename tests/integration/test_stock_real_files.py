@@ -15,15 +15,14 @@ import pytest
 from jobdeck.stock.blocklists import (
     BlocklistParse,
     parse_blocklist,
-    read_list_text,
     refresh_blocklists,
 )
+from jobdeck.stock.files import read_input_text
 from jobdeck.stock.leases import (
     LeaseSync,
     LeaseTable,
     parse_dnsmasq_leases,
     parse_isc_leases,
-    read_lease_text,
     sync_leases,
 )
 
@@ -49,7 +48,7 @@ def text_of(path: Path) -> str:
 
 
 def parse_list(path: Path) -> BlocklistParse:
-    return parse_blocklist(read_list_text(path), path.name)
+    return parse_blocklist(read_input_text(path), path.name)
 
 
 # Blocklists ---------------------------------------------------------------------
@@ -198,7 +197,7 @@ def test_a_dnsmasq_file_has_one_lease_per_line(
     rows = dnsmasq_fields(path)
     expiries = [int(row[0]) for row in rows]
 
-    table = parse_dnsmasq_leases(read_lease_text(path), path.name)
+    table = parse_dnsmasq_leases(read_input_text(path), path.name)
 
     assert set(table.leases) == {row[2] for row in rows}
     assert len(table.leases) == table.declarations == addresses
@@ -255,7 +254,7 @@ def test_the_pxe_journal_counts_current_leases(pxe_table: LeaseTable) -> None:
 def test_the_hackerspace_file_holds_only_free_leases() -> None:
     blocks, last = last_isc_blocks(DHCPD_HACKERSPACE)
 
-    table = parse_isc_leases(read_lease_text(DHCPD_HACKERSPACE), "hackerspace")
+    table = parse_isc_leases(read_input_text(DHCPD_HACKERSPACE), "hackerspace")
 
     assert (table.declarations, blocks) == (15, 15)
     assert set(table.leases) == set(last)

@@ -5,8 +5,6 @@ import pytest
 
 from jobdeck.stock import blocklists
 from jobdeck.stock.blocklists import (
-    MAX_BAD_EXAMPLES,
-    BadLine,
     BlocklistError,
     BlocklistFormat,
     BlocklistParse,
@@ -16,6 +14,7 @@ from jobdeck.stock.blocklists import (
     parse_blocklist,
     refresh_blocklists,
 )
+from jobdeck.stock.files import MAX_BAD_EXAMPLES, BadLine
 
 EXAMPLES = Path(blocklists.__file__).parent / "examples"
 
