@@ -14,7 +14,6 @@ import logging
 import socket
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,6 +26,7 @@ from jobdeck.intervals import parse_interval
 from jobdeck.jobs import Job, JobBody, define_job
 from jobdeck.runs import Outcome, Run, RunContext, RunResult, Trigger, execute
 from jobdeck.status import JobState, iso
+from jobdeck.threads import WorkerThreads
 from jobdeck.store.base import Store
 from jobdeck.store.memory import MemoryStore
 from jobdeck.store.records import AuditEntry, RunRecord
@@ -54,7 +54,8 @@ class Deck:
         store: Store | None = None,
         clock: Clock | None = None,
         node: str | None = None,
-        thread_workers: int = 16,
+        max_threads: int = 32,
+        default_timeout_s: float | None = None,
     ) -> None:
         self.store = store or MemoryStore()
         self.clock = clock or SystemClock()
@@ -62,8 +63,10 @@ class Deck:
         self.hub = EventHub()
         self._jobs: dict[str, JobState] = {}
         self._timer = scheduler.Timer()
+        self._overruns = scheduler.Timer()
         self._wake = asyncio.Event()
-        self._executor = ThreadPoolExecutor(thread_workers, "jobdeck-run")
+        self.default_timeout_s = default_timeout_s
+        self._threads = WorkerThreads(max_threads)
         self._writer = StoreWriter(self.store, self._on_store_health, self.clock)
         self._tasks: list[asyncio.Task[None]] = []
         self._runs: set[asyncio.Task[None]] = set()
@@ -194,7 +197,7 @@ class Deck:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._threads.shutdown(wait=False, cancel_futures=True)
         self._publish_scheduler()
         self.hub.close_all()
         if was_running:
@@ -216,6 +219,21 @@ class Deck:
             raise JobConflict(f"job {name!r} is already running")
         self._start_run(state, Trigger.MANUAL, actor.name, None)
         self._audit(actor, "run", state, None, {"trigger": "manual"})
+        return state.job_object(self.clock, self.node)
+
+    async def cancel(self, name: str, actor: Actor = SYSTEM) -> dict[str, Any]:
+        """Stop the running run: an async body is cancelled, a thread body is told
+        through its context and its thread given up, a command is terminated."""
+        state = self.controlled_state(name)
+        run = state.running
+        if run is None or run.task is None:
+            raise JobConflict(f"job {name!r} is not running")
+        if run.cancelled_by is None:
+            run.cancelled_by = actor.name
+            run.task.cancel()
+        self._audit(
+            actor, "cancel", state, {"running_since": iso(run.started_at)}, None
+        )
         return state.job_object(self.clock, self.node)
 
     async def pause(self, name: str, actor: Actor = SYSTEM) -> dict[str, Any]:
@@ -264,7 +282,26 @@ class Deck:
             now = self.clock.monotonic()
             for name, due in self._timer.pop_due(now):
                 self._on_tick(self._jobs[name], due, now)
-            await self.clock.sleep_until(self._timer.next_due(), self._wake)
+            for name, _ in self._overruns.pop_due(now):
+                self._flag_overrun(self._jobs[name])
+            await self.clock.sleep_until(self._next_wake_up(), self._wake)
+
+    def _next_wake_up(self) -> float | None:
+        times = [t for t in (self._timer.next_due(), self._overruns.next_due()) if t]
+        return min(times, default=None)
+
+    def _flag_overrun(self, state: JobState) -> None:
+        run = state.running
+        if run is None:
+            return
+        run.overrunning = True
+        log.warning(
+            "run of %s has lasted far longer than usual (%d ms)",
+            state.name,
+            state.usual_ms,
+            extra={"action": "overrun", "job": state.name},
+        )
+        self._changed(state, persist=False)
 
     def _on_tick(self, state: JobState, due: float, now: float) -> None:
         interval = state.interval_seconds
@@ -342,6 +379,10 @@ class Deck:
             _on_progress=lambda f, m: self._on_progress(state, run, f, m),
         )
         state.running = run
+        overrun_after = state.overrun_after_s()
+        if overrun_after is not None:
+            self._overruns.set(state.name, run.started_monotonic + overrun_after)
+            self._wake.set()
         self._writer.put_run(self._run_record(run))
         self._changed(state, persist=False)
         run.task = asyncio.create_task(
@@ -353,13 +394,17 @@ class Deck:
     async def _drive(self, state: JobState, run: Run) -> None:
         assert run.context is not None
         try:
-            result = await execute(state.job, run.context, self._executor)
+            timeout_s = state.job.timeout_s or self.default_timeout_s
+            result = await execute(state.job, run.context, self._threads, timeout_s)
         except asyncio.CancelledError:
-            result = RunResult(Outcome.INTERRUPTED, error=INTERRUPTED_REASON)
+            result = _cancelled_result(run)
         self._finish_run(state, run, result)
 
     def _finish_run(self, state: JobState, run: Run, result: RunResult) -> None:
         duration_ms = int((self.clock.monotonic() - run.started_monotonic) * 1000)
+        self._overruns.set(state.name, None)
+        if result.outcome is Outcome.SUCCESS:
+            state.note_success(duration_ms)
         state.running = None
         state.run_count += 1
         state.total_runs += 1
@@ -518,6 +563,12 @@ class Deck:
             )
         else:
             log.debug("job %s: %s", state.name, result.outcome.value, extra=extra)
+
+
+def _cancelled_result(run: Run) -> RunResult:
+    if run.cancelled_by is not None:
+        return RunResult(Outcome.CANCELLED, summary=f"cancelled by {run.cancelled_by}")
+    return RunResult(Outcome.INTERRUPTED, error=INTERRUPTED_REASON)
 
 
 def _controls(state: JobState) -> dict[str, Any]:

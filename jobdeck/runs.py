@@ -13,17 +13,18 @@ import threading
 import traceback
 import uuid
 from collections.abc import Callable
-from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from jobdeck.jobs import BodyKind, Job
+from jobdeck.threads import WorkerThreads
 
-# A stored or shown message is cut here, on a character boundary (case BC-31).
-MESSAGE_LIMIT_CHARS = 16_384
-SUMMARY_LIMIT_CHARS = 1_024
+# A stored or shown message is cut to this many UTF-8 bytes, on a character boundary
+# (case BC-31): a hundred failing jobs still list in well under a megabyte.
+MESSAGE_LIMIT_BYTES = 8_192
+SUMMARY_LIMIT_BYTES = 1_024
 
 
 class Trigger(StrEnum):
@@ -68,7 +69,7 @@ class RunContext:
         if fraction is not None:
             fraction = min(1.0, max(0.0, float(fraction)))
         if message is not None:
-            message = cap_text(str(message), SUMMARY_LIMIT_CHARS)
+            message = cap_text(str(message), SUMMARY_LIMIT_BYTES)
         if self._on_progress is not None:
             self._on_progress(fraction, message)
 
@@ -88,6 +89,8 @@ class Run:
     task: asyncio.Task[None] | None = None
     progress: float | None = None
     progress_message: str | None = None
+    cancelled_by: str | None = None
+    overrunning: bool = False
 
 
 @dataclass(frozen=True)
@@ -98,20 +101,22 @@ class RunResult:
     traceback: str | None = None
 
 
-async def execute(job: Job, context: RunContext, executor: Executor) -> RunResult:
+async def execute(
+    job: Job, context: RunContext, threads: WorkerThreads, timeout_s: float | None
+) -> RunResult:
     """Run the job's body once and describe how it ended. Never raises, except
     CancelledError when the run itself is being cancelled from outside."""
-    deadline = asyncio.timeout(job.timeout_s)
+    deadline = asyncio.timeout(timeout_s)
     try:
         async with deadline:
-            value = await _call_body(job, context, executor)
+            value = await _call_body(job, context, threads)
     except asyncio.CancelledError:
         raise
     except BaseException as exc:
         # Only our own deadline makes a timeout; a TimeoutError the body raised
         # by itself is an error like any other.
         if isinstance(exc, TimeoutError) and deadline.expired():
-            message = f"timed out after {job.timeout_s:g}s"
+            message = f"timed out after {timeout_s:g}s"
             return RunResult(Outcome.TIMEOUT, error=message)
         return RunResult(
             Outcome.ERROR, error=describe_failure(exc), traceback=format_traceback(exc)
@@ -120,7 +125,7 @@ async def execute(job: Job, context: RunContext, executor: Executor) -> RunResul
     return RunResult(Outcome.SUCCESS, summary=_summary_of(value))
 
 
-async def _call_body(job: Job, context: RunContext, executor: Executor) -> Any:
+async def _call_body(job: Job, context: RunContext, threads: WorkerThreads) -> Any:
     if job.body_kind is BodyKind.COMMAND:
         assert job.command is not None
         return await _run_command(job.command)
@@ -129,8 +134,21 @@ async def _call_body(job: Job, context: RunContext, executor: Executor) -> Any:
     arguments = (context,) if job.wants_context else ()
     if job.body_kind is BodyKind.ASYNC:
         return await job.body(*arguments)
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(executor, job.body, *arguments)
+    return await _in_thread(job.body, arguments, context, threads)
+
+
+async def _in_thread(
+    body: Any, arguments: tuple[Any, ...], context: RunContext, threads: WorkerThreads
+) -> Any:
+    """A thread cannot be stopped from outside: on cancel or timeout the body is
+    told through its context, and its thread is given up so it starves no one."""
+    future = threads.submit(body, *arguments)
+    try:
+        return await asyncio.wrap_future(future)
+    except asyncio.CancelledError:
+        context._cancel.set()
+        threads.abandon(future)
+        raise
 
 
 class CommandFailed(Exception):
@@ -175,17 +193,17 @@ def _last_lines(text: str, count: int = 5) -> str:
 def _summary_of(value: Any) -> str | None:
     if value is None:
         return None
-    return cap_text(_safe_str(value), SUMMARY_LIMIT_CHARS)
+    return cap_text(_safe_str(value), SUMMARY_LIMIT_BYTES)
 
 
 def describe_failure(exc: BaseException) -> str:
     """`Type: message`, bounded, whatever the exception does when printed."""
     kind = type(exc).__name__
     if isinstance(exc, SystemExit):
-        return cap_text(f"SystemExit: exit status {exc.code!r}", MESSAGE_LIMIT_CHARS)
+        return cap_text(f"SystemExit: exit status {exc.code!r}", MESSAGE_LIMIT_BYTES)
     message = _safe_str(exc)
     text = f"{kind}: {message}" if message else kind
-    return cap_text(text, MESSAGE_LIMIT_CHARS)
+    return cap_text(text, MESSAGE_LIMIT_BYTES)
 
 
 def format_traceback(exc: BaseException) -> str:
@@ -193,7 +211,7 @@ def format_traceback(exc: BaseException) -> str:
         text = "".join(traceback.format_exception(exc))
     except Exception:
         text = f"{type(exc).__name__}: <traceback unavailable>"
-    return cap_text(text, MESSAGE_LIMIT_CHARS)
+    return cap_text(text, MESSAGE_LIMIT_BYTES)
 
 
 def _safe_str(value: object) -> str:
@@ -205,9 +223,13 @@ def _safe_str(value: object) -> str:
     return text.encode("utf-8", errors="replace").decode("utf-8")
 
 
-def cap_text(text: str, limit: int) -> str:
-    """Cut `text` to at most `limit` characters, saying how much was cut."""
-    if len(text) <= limit:
+def cap_text(text: str, limit_bytes: int) -> str:
+    """Cut `text` to at most `limit_bytes` of UTF-8, saying how much was cut."""
+    if len(text) * 4 <= limit_bytes:
+        return text  # even four-byte characters fit
+    encoded = text.encode("utf-8", errors="replace")
+    if len(encoded) <= limit_bytes:
         return text
-    cut = len(text[limit:].encode("utf-8", errors="replace"))
-    return text[:limit] + f"…[truncated, {cut} bytes]"
+    kept = encoded[:limit_bytes].decode("utf-8", errors="ignore")
+    cut = len(encoded) - len(kept.encode("utf-8"))
+    return kept + f"…[truncated, {cut} bytes]"

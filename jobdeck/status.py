@@ -22,6 +22,11 @@ from jobdeck.store.records import JobRecord
 PERSISTED = tuple(f.name for f in dataclasses.fields(JobRecord) if f.name != "name")
 
 
+RECENT_RUNS = 9
+OVERRUN_FACTOR = 5
+OVERRUN_FLOOR_S = 10.0
+
+
 class Status(StrEnum):
     RUNNING = "running"
     PAUSED = "paused"
@@ -52,7 +57,30 @@ class JobState:
     last_scheduled_due: float | None = None
     last_scheduled_at: datetime | None = None
     running: Run | None = None
+    # Durations of the latest successful runs, to tell when a run lasts far longer
+    # than usual; None until the first success, to keep idle jobs small.
+    recent_ms: list[int] | None = None
     version: int = 0
+
+    def note_success(self, duration_ms: int) -> None:
+        if self.recent_ms is None:
+            self.recent_ms = []
+        self.recent_ms.append(duration_ms)
+        del self.recent_ms[:-RECENT_RUNS]
+
+    @property
+    def usual_ms(self) -> int | None:
+        """The median duration of the latest successful runs, once there are a few."""
+        if self.recent_ms is None or len(self.recent_ms) < 3:
+            return None
+        return sorted(self.recent_ms)[len(self.recent_ms) // 2]
+
+    def overrun_after_s(self) -> float | None:
+        """How long a run may last before it is flagged as far longer than usual."""
+        usual = self.usual_ms
+        if usual is None:
+            return None
+        return max(OVERRUN_FACTOR * usual / 1000, OVERRUN_FLOOR_S)
 
     @property
     def name(self) -> str:
@@ -121,6 +149,8 @@ class JobState:
             "running_trigger": running.trigger.value if running else None,
             "progress": running.progress if running else None,
             "progress_message": running.progress_message if running else None,
+            "overrunning": running.overrunning if running else False,
+            "usual_duration_ms": self.usual_ms,
             "scope": job.scope.value,
             "node": node,
             "version": self.version,

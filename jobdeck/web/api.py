@@ -92,6 +92,11 @@ async def run_job(name: str, request: Request, who: Controller) -> dict[str, Any
     return {"job": await deck_of(request).run_now(name, actor(request, who))}
 
 
+@router.post("/api/jobs/{name}/cancel")
+async def cancel_run(name: str, request: Request, who: Controller) -> dict[str, Any]:
+    return {"job": await deck_of(request).cancel(name, actor(request, who))}
+
+
 @router.post("/api/jobs/{name}/pause")
 async def pause_job(name: str, request: Request, who: Controller) -> dict[str, Any]:
     return {"job": await deck_of(request).pause(name, actor(request, who))}

@@ -279,3 +279,19 @@ async def test_every_response_carries_the_security_headers(
 async def test_the_openapi_document_is_served(anonymous: httpx.AsyncClient) -> None:
     paths = (await anonymous.get("/openapi.json")).json()["paths"]
     assert "/api/jobs/{name}/interval" in paths
+
+
+async def test_cancel_stops_a_running_run_and_409s_otherwise(
+    admin: httpx.AsyncClient, deck: Deck
+) -> None:
+    idle = await admin.post("/api/jobs/slow/cancel")
+    await admin.post("/api/jobs/slow/run")
+    cancelled = await admin.post("/api/jobs/slow/cancel")
+    for _ in range(100):
+        if deck.job_object("slow")["status"] != "running":
+            break
+        await asyncio.sleep(0.01)
+
+    assert idle.status_code == 409
+    assert cancelled.status_code == 200
+    assert deck.job_object("slow")["last_outcome"] == "cancelled"

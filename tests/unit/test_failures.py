@@ -12,7 +12,7 @@ import pytest
 
 from jobdeck.deck import Deck
 from jobdeck.jobs import define_job
-from jobdeck.runs import MESSAGE_LIMIT_CHARS
+from jobdeck.runs import MESSAGE_LIMIT_BYTES
 from jobdeck.store.memory import MemoryStore
 from jobdeck.testing import FakeClock, settle
 
@@ -134,7 +134,7 @@ async def test_a_huge_message_is_cut_on_a_character_boundary(
 
     error = job["last_error"]
     assert isinstance(error, str)
-    assert len(error) < MESSAGE_LIMIT_CHARS + 100
+    assert len(error.encode()) < MESSAGE_LIMIT_BYTES + 100
     assert "…[truncated," in error
     error.encode("utf-8")  # a whole number of characters: it encodes
 

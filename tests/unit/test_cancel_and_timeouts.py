@@ -1,0 +1,179 @@
+"""Cancel, timeouts and runs that last far longer than usual (SPEC §3.2; issue 3)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from jobdeck.deck import Actor, Deck
+from jobdeck.errors import JobConflict
+from jobdeck.jobs import define_job
+from jobdeck.runs import RunContext
+from jobdeck.store.memory import MemoryStore
+from jobdeck.testing import FakeClock, settle
+
+
+@pytest.fixture
+async def deck() -> AsyncIterator[Deck]:
+    deck = Deck(store=MemoryStore(), node="test", max_threads=2)
+    yield deck
+    await deck.stop(grace_s=0.5)
+
+
+async def finished(deck: Deck, name: str, within_s: float = 5) -> dict[str, Any]:
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        job = deck.job_object(name)
+        if job["status"] != "running":
+            return job
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{name} is still running after {within_s}s")
+
+
+async def test_cancelling_an_async_run_cancels_its_task(deck: Deck) -> None:
+    reached_end = []
+
+    async def slow() -> None:
+        await asyncio.sleep(30)
+        reached_end.append(True)
+
+    deck.add(define_job("slow", "1h", slow, first_delay_s=3600))
+    await deck.start()
+    await deck.run_now("slow")
+    await settle()
+
+    await deck.cancel("slow", Actor("ann"))
+    job = await finished(deck, "slow")
+
+    assert (job["status"], job["last_outcome"], job["last_error"]) == (
+        "idle",
+        "cancelled",
+        None,
+    )
+    assert reached_end == []
+    await deck.flush()
+    (run,) = await deck.store.list_runs("slow", 5)
+    assert (run.outcome, run.summary) == ("cancelled", "cancelled by ann")
+
+
+async def test_cancelling_a_thread_run_tells_the_body_and_frees_its_thread(
+    deck: Deck,
+) -> None:
+    saw_cancel = threading.Event()
+    stuck = threading.Event()
+
+    def cooperative(run: RunContext) -> None:
+        while not run.cancelled:
+            time.sleep(0.01)
+        saw_cancel.set()
+
+    deck.add(define_job("polite", "1h", cooperative, first_delay_s=3600))
+    deck.add(define_job("stuck-1", "1h", lambda: stuck.wait(), first_delay_s=3600))
+    deck.add(define_job("stuck-2", "1h", lambda: stuck.wait(), first_delay_s=3600))
+    deck.add(define_job("quick", "1h", lambda: "done", first_delay_s=3600))
+    await deck.start()
+
+    await deck.run_now("polite")
+    await asyncio.sleep(0.05)
+    await deck.cancel("polite")
+    assert (await finished(deck, "polite"))["last_outcome"] == "cancelled"
+    assert saw_cancel.wait(2)
+
+    # Two hung bodies fill both threads; once given up, others still run.
+    await deck.run_now("stuck-1")
+    await deck.run_now("stuck-2")
+    await asyncio.sleep(0.05)
+    await deck.cancel("stuck-1")
+    await deck.cancel("stuck-2")
+    await deck.run_now("quick")
+    assert (await finished(deck, "quick"))["last_outcome"] == "success"
+    stuck.set()
+
+
+async def test_cancelling_a_command_terminates_it(deck: Deck) -> None:
+    deck.add(define_job("sleeper", "1h", command=["sleep", "30"], first_delay_s=3600))
+    await deck.start()
+    await deck.run_now("sleeper")
+    await asyncio.sleep(0.2)
+
+    began = time.monotonic()
+    await deck.cancel("sleeper")
+    job = await finished(deck, "sleeper")
+
+    assert job["last_outcome"] == "cancelled"
+    assert time.monotonic() - began < 2
+
+
+async def test_cancel_of_a_job_that_is_not_running_is_a_conflict(deck: Deck) -> None:
+    deck.add(define_job("idle", "1h", lambda: None, first_delay_s=3600))
+    await deck.start()
+    with pytest.raises(JobConflict, match="not running"):
+        await deck.cancel("idle")
+
+
+async def test_a_run_past_its_timeout_ends_as_timeout(deck: Deck) -> None:
+    hang = threading.Event()
+    deck.add(
+        define_job("hangs", "1h", lambda: hang.wait(), timeout="1s", first_delay_s=3600)
+    )
+    deck.add(define_job("loops", "1h", command=["sleep", "30"], timeout="1s"))
+    await deck.start()
+
+    await deck.run_now("hangs")
+    await deck.run_now("loops")
+    hangs = await finished(deck, "hangs", within_s=4)
+    loops = await finished(deck, "loops", within_s=4)
+    hang.set()
+
+    for job in (hangs, loops):
+        assert (job["status"], job["last_outcome"], job["last_error"]) == (
+            "error",
+            "timeout",
+            "timed out after 1s",
+        )
+
+
+async def test_the_deck_default_timeout_applies_to_jobs_without_one() -> None:
+    deck = Deck(store=MemoryStore(), default_timeout_s=0.2)
+
+    async def slow() -> None:
+        await asyncio.sleep(5)
+
+    deck.add(define_job("slow", "1h", slow, first_delay_s=3600))
+    await deck.start()
+    await deck.run_now("slow")
+    job = await finished(deck, "slow")
+    await deck.stop()
+    assert job["last_error"] == "timed out after 0.2s"
+
+
+async def test_a_run_far_longer_than_usual_is_flagged() -> None:
+    clock = FakeClock()
+    deck = Deck(store=MemoryStore(), clock=clock)
+    lasting = [2.0, 2.0, 2.0, 60.0]
+
+    async def body() -> None:
+        end = clock.monotonic() + lasting.pop(0)
+        while clock.monotonic() < end:
+            await asyncio.sleep(0)
+
+    deck.add(define_job("varies", "1h", body, first_delay_s=3600))
+    await deck.start()
+    for _ in range(3):
+        await deck.run_now("varies")
+        await clock.advance(3)
+
+    await deck.run_now("varies")
+    await clock.advance(9)
+    assert deck.job_object("varies")["overrunning"] is False
+    await clock.advance(4)  # past 5 × the usual ~2 s, and past the 10 s floor
+    job = deck.job_object("varies")
+    await deck.stop(grace_s=0.1)
+
+    assert (job["status"], job["overrunning"]) == ("running", True)
+    assert 2000 <= job["usual_duration_ms"] <= 2250  # the fake clock's 0.25 s steps
