@@ -26,11 +26,11 @@ from jobdeck.intervals import parse_interval
 from jobdeck.jobs import Job, JobBody, define_job
 from jobdeck.runs import Outcome, Run, RunContext, RunResult, Trigger, execute
 from jobdeck.status import JobState, iso
-from jobdeck.threads import WorkerThreads
 from jobdeck.store.base import Store
 from jobdeck.store.memory import MemoryStore
 from jobdeck.store.records import AuditEntry, RunRecord
 from jobdeck.store.writer import StoreWriter
+from jobdeck.threads import WorkerThreads
 
 log = logging.getLogger("jobdeck.scheduler")
 
@@ -389,7 +389,7 @@ class Deck:
             self._drive(state, run), name=f"run:{state.name}"
         )
         self._runs.add(run.task)
-        run.task.add_done_callback(self._runs.discard)
+        run.task.add_done_callback(lambda task: self._run_task_done(state, run, task))
 
     async def _drive(self, state: JobState, run: Run) -> None:
         assert run.context is not None
@@ -399,6 +399,15 @@ class Deck:
         except asyncio.CancelledError:
             result = _cancelled_result(run)
         self._finish_run(state, run, result)
+
+    def _run_task_done(
+        self, state: JobState, run: Run, task: asyncio.Task[None]
+    ) -> None:
+        self._runs.discard(task)
+        # A task cancelled before its first step never enters _drive, so the run
+        # would stay `running` for ever: finish it here instead.
+        if state.running is run:
+            self._finish_run(state, run, _cancelled_result(run))
 
     def _finish_run(self, state: JobState, run: Run, result: RunResult) -> None:
         duration_ms = int((self.clock.monotonic() - run.started_monotonic) * 1000)

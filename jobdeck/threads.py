@@ -92,7 +92,7 @@ class WorkerThreads(Executor):
             self._running[future] = me
         try:
             future.set_result(fn(*args, **kwargs))
-        except BaseException as exc:  # noqa: BLE001 - handed to the awaiting run
+        except BaseException as exc:  # a job may raise anything; its run reports it
             future.set_exception(exc)
         finally:
             with self._lock:

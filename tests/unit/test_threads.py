@@ -1,4 +1,4 @@
-"""Worker threads: results and errors come back, and a given-up thread frees its place."""
+"""Worker threads: results and errors come back; a given-up thread frees its place."""
 
 from __future__ import annotations
 
