@@ -65,6 +65,7 @@ class Deck:
         self._timer = scheduler.Timer()
         self._overruns = scheduler.Timer()
         self._wake = asyncio.Event()
+        self._hurry = asyncio.Event()
         self.default_timeout_s = default_timeout_s
         self._threads = WorkerThreads(max_threads)
         self._writer = StoreWriter(self.store, self._on_store_health, self.clock)
@@ -184,15 +185,27 @@ class Deck:
         )
         self._publish_scheduler()
 
+    def stop_scheduling(self, reason: str = "shutting down") -> None:
+        """Start no new run from now on; safe to call from a signal's callback."""
+        if self.running:
+            log.info("scheduler stopping: %s", reason, extra={"action": "stopping"})
+        self.running = False
+        self.stopped_reason = reason
+        self._wake.set()
+        self._publish_scheduler()
+
+    def hurry_stop(self) -> None:
+        """Cut the grace short: a second signal asks to exit at once."""
+        self._hurry.set()
+
     async def stop(self, grace_s: float = 10.0) -> None:
         """Stop starting runs, give running ones `grace_s`, cancel the rest, flush."""
-        was_running = self.running
-        self.running = False
-        self.stopped_reason = "stopped"
-        self._wake.set()
+        was_running = self.running or self.stopped_reason == "shutting down"
+        self.stop_scheduling("stopped")
         await self._finish_runs(grace_s)
+        flush_s = 0.5 if self._hurry.is_set() else 5.0
         with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self._writer.flush(), timeout=5)
+            await asyncio.wait_for(self._writer.flush(), timeout=flush_s)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -438,13 +451,21 @@ class Deck:
         self._loop_ref.call_soon_threadsafe(apply)
 
     async def _finish_runs(self, grace_s: float) -> None:
+        """Wait up to `grace_s` (or until hurried) for runs; cancel what is left,
+        which ends those runs as interrupted."""
         if not self._runs:
             return
-        _, pending = await asyncio.wait(set(self._runs), timeout=grace_s)
-        for task in pending:
+        runs_done = asyncio.ensure_future(asyncio.wait(set(self._runs)))
+        hurried = asyncio.ensure_future(self._hurry.wait())
+        await asyncio.wait(
+            {runs_done, hurried}, timeout=grace_s, return_when=asyncio.FIRST_COMPLETED
+        )
+        runs_done.cancel()
+        hurried.cancel()
+        for task in self._runs:
             task.cancel()
-        if pending:
-            await asyncio.wait(pending, timeout=2)
+        if self._runs:
+            await asyncio.wait(set(self._runs), timeout=2)
 
     # Bookkeeping -------------------------------------------------------------------
 

@@ -7,9 +7,11 @@ import contextlib
 import fcntl
 import logging
 import os
+import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import IO, Any
+from types import FrameType
+from typing import IO
 
 import uvicorn
 from fastapi import FastAPI
@@ -72,21 +74,45 @@ def serve(settings: Settings) -> None:
         timeout_graceful_shutdown=int(settings.shutdown_grace_s) + 2,
         lifespan="on",
     )
+    # uvicorn raises the signal that stopped it again once it is done, to die of
+    # it; a graceful stop is a success, so these handlers turn that into exit 0.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _exit_quietly)
     StreamClosingServer(config, app.state.deck).run()
 
 
+def _exit_quietly(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
+
+
 class StreamClosingServer(uvicorn.Server):
-    """Ends every event stream as soon as a shutdown is asked for; otherwise open
-    streams would hold the server up until the graceful-shutdown timeout."""
+    """uvicorn, with the deck told of shutdown signals as they arrive.
+
+    The first SIGTERM or SIGINT stops new runs and ends every event stream at once
+    (open streams would otherwise hold the server up until its timeout); running
+    runs then get the grace period. A second signal of either kind exits at once.
+    """
 
     def __init__(self, config: uvicorn.Config, deck: Deck) -> None:
         super().__init__(config)
         self.deck = deck
 
-    def handle_exit(self, sig: int, frame: Any) -> None:
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        second = self.should_exit
         super().handle_exit(sig, frame)
+        if second:
+            self.force_exit = True
         with contextlib.suppress(RuntimeError):
-            asyncio.get_running_loop().call_soon(self.deck.hub.close_all)
+            loop = asyncio.get_running_loop()
+            loop.call_soon_threadsafe(self._on_signal, second)
+
+    def _on_signal(self, second: bool) -> None:
+        if second:
+            log.warning("second signal: exiting now", extra={"action": "force_exit"})
+            self.deck.hurry_stop()
+            return
+        self.deck.stop_scheduling()
+        self.deck.hub.close_all()
 
 
 class DeckLock:

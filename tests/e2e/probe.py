@@ -3,6 +3,7 @@ that jobdeck does not manage, so that runs can be counted independently."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from itertools import pairwise
@@ -43,3 +44,12 @@ def ledger_gaps(ledger: Path, name: str, since: float = 0.0) -> list[float]:
     """Seconds between consecutive starts of one job, from `since` on."""
     starts = ledger_starts(ledger, name, since)
     return [round(b - a, 3) for a, b in pairwise(starts)]
+
+
+def hang_in_thread() -> None:
+    """A plain body that never returns in any reasonable time."""
+    time.sleep(600)
+
+
+async def sleep_async() -> None:
+    await asyncio.sleep(600)

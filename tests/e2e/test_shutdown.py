@@ -1,0 +1,137 @@
+"""Case BC-14: shutdown ends within its bound despite open event streams and runs
+that will not end by themselves, and leaves no run `running` for the next start."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from collections.abc import Iterator
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from tests.support import Server, sign_in
+
+pytestmark = pytest.mark.e2e
+
+STREAMS = 50
+
+
+def config(grace: str) -> str:
+    return f"""
+[server]
+shutdown_grace = "{grace}"
+
+[stock]
+enabled = false
+
+[[jobs]]
+name = "hung-thread"
+interval = "1h"
+callable = "tests.e2e.probe:hang_in_thread"
+first_delay = "1h"
+
+[[jobs]]
+name = "long-async"
+interval = "1h"
+callable = "tests.e2e.probe:sleep_async"
+first_delay = "1h"
+"""
+
+
+def make_server(tmp_path: Path, grace: str) -> Server:
+    path = tmp_path / "jobdeck.toml"
+    path.write_text(config(grace))
+    return Server(tmp_path / "data", path)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    server = make_server(tmp_path, "2s")
+    yield server.start()
+    server.kill()
+
+
+Stream = tuple[asyncio.StreamReader, asyncio.StreamWriter]
+
+
+async def open_streams(server: Server, cookie: str, count: int) -> list[Stream]:
+    streams = []
+    for _ in range(count):
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        writer.write(
+            f"GET /api/jobs/sse HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Cookie: jobdeck_session={cookie}\r\n\r\n".encode()
+        )
+        await writer.drain()
+        await reader.readuntil(b"event: snapshot")
+        streams.append((reader, writer))
+    return streams
+
+
+async def seconds_until_all_end(streams: list[Stream]) -> float:
+    """Read every stream to its end; close them all; return how long it took."""
+    began = time.monotonic()
+
+    async def drain(reader: asyncio.StreamReader) -> None:
+        while await reader.read(65536):
+            pass
+
+    try:
+        drains = (drain(reader) for reader, _ in streams)
+        await asyncio.wait_for(asyncio.gather(*drains), timeout=10)
+    finally:
+        for _, writer in streams:
+            writer.close()
+    return time.monotonic() - began
+
+
+def start_the_long_runs(server: Server) -> str:
+    with closing(sign_in(server.url)) as client:
+        for name in ("hung-thread", "long-async"):
+            assert client.post(f"/api/jobs/{name}/run").status_code == 202
+        return str(client.cookies["jobdeck_session"])
+
+
+async def test_sigterm_exits_within_the_grace_and_ends_every_stream(
+    server: Server,
+) -> None:
+    cookie = start_the_long_runs(server)
+    streams = await open_streams(server, cookie, STREAMS)
+    assert server.process is not None
+
+    began = time.monotonic()
+    server.process.send_signal(signal.SIGTERM)
+    streams_ended = await seconds_until_all_end(streams)
+    code = await asyncio.to_thread(server.process.wait, 15)
+    took = time.monotonic() - began
+
+    assert streams_ended < 2
+    assert took < 2 + 5
+    assert code == 0
+
+    server.start()
+    with closing(sign_in(server.url)) as client:
+        jobs = {job["name"]: job for job in client.get("/api/jobs").json()["jobs"]}
+    for name in ("hung-thread", "long-async"):
+        assert jobs[name]["status"] == "error"
+        assert jobs[name]["last_outcome"] == "interrupted"
+
+
+async def test_a_second_signal_exits_at_once(tmp_path: Path) -> None:
+    server = make_server(tmp_path, "30s").start()
+    try:
+        start_the_long_runs(server)
+        assert server.process is not None
+        server.process.send_signal(signal.SIGTERM)
+        await asyncio.sleep(1)
+        began = time.monotonic()
+        server.process.send_signal(signal.SIGINT)
+        await asyncio.to_thread(server.process.wait, 10)
+        took = time.monotonic() - began
+    finally:
+        server.kill()
+
+    assert took < 2
