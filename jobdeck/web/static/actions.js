@@ -1,0 +1,63 @@
+// The controls on a card: Run now, Pause/Resume, Interval (with its editor)
+// and Reset to the default interval.
+
+import { api } from "./api.js";
+import { showActionError } from "./cards.js";
+import { closeEditor, isEditorOpen, openEditor, wireEditor } from "./editor.js";
+
+// board: the Board; onUnauthorized(): the session is gone.
+export function cardControls(board, { onUnauthorized }) {
+  const handled = (error) => {
+    if (error.status !== 401) return false;
+    onUnauthorized();
+    return true;
+  };
+
+  async function act(card, kind, call) {
+    const name = card.dataset.job;
+    card.dataset.pending = kind;
+    board.redraw(name);
+    showActionError(card, "");
+    try {
+      const body = await call(name);
+      board.showJob(body.job);
+    } catch (error) {
+      if (!handled(error)) showActionError(card, error.message);
+    } finally {
+      delete card.dataset.pending;
+      board.redraw(name);
+    }
+  }
+
+  const handlers = {
+    run: (card) => act(card, "run", api.runJob),
+    pause: (card) => {
+      const paused = board.job(card.dataset.job)?.paused;
+      return act(card, "pause", paused ? api.resumeJob : api.pauseJob);
+    },
+    "reset-interval": (card) => act(card, "reset", api.resetInterval),
+    interval: (card) => {
+      if (isEditorOpen(card)) closeEditor(card);
+      else openEditor(card, board.job(card.dataset.job)?.interval ?? "");
+    },
+  };
+
+  function onClick(event) {
+    const control = event.target.closest("[data-action]");
+    const card = control?.closest("[data-job]");
+    const handler = card && handlers[control.dataset.action];
+    if (!handler || control.disabled) return;
+    if (control.dataset.action === "run") control.disabled = true;
+    handler(card);
+  }
+
+  function wire(card) {
+    wireEditor(card, {
+      save: async (name, text) => (await api.setInterval(name, text)).job,
+      onSaved: (job) => board.showJob(job),
+      onFailure: handled,
+    });
+  }
+
+  return { onClick, wire };
+}

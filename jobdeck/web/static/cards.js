@@ -1,0 +1,161 @@
+// One card per job: built from the <template id="job-card"> and filled only
+// through textContent and attributes, never as markup.
+
+import { clearTime, setTime } from "./times.js";
+
+const template = () => document.getElementById("job-card");
+
+export function field(card, name) {
+  return card.querySelector(`[data-field="${name}"]`);
+}
+
+export function button(card, action) {
+  return card.querySelector(`[data-action="${action}"]`);
+}
+
+export function createCard(job, { isAdmin }) {
+  const card = template().content.firstElementChild.cloneNode(true);
+  card.dataset.job = job.name;
+  if (!isAdmin) {
+    for (const element of card.querySelectorAll("[data-admin-only]")) element.remove();
+  }
+  const heading = field(card, "name");
+  heading.id = `job-${job.name}`;
+  card.setAttribute("aria-labelledby", heading.id);
+  updateCard(card, job);
+
+  return card;
+}
+
+export function updateCard(card, job) {
+  card.dataset.status = job.status;
+  setText(field(card, "name"), job.name);
+  setText(field(card, "status"), job.status);
+  setText(field(card, "category"), job.category);
+  setText(field(card, "description"), job.description);
+  setText(field(card, "run_count"), String(job.run_count));
+  showInterval(card, job);
+  showLastRun(card, job);
+  showNextRun(card, job);
+  showProgress(card, job);
+  showError(card, job);
+  showControls(card, job);
+}
+
+function setText(element, text) {
+  const value = text ?? "";
+  if (element && element.textContent !== value) element.textContent = value;
+}
+
+function showInterval(card, job) {
+  setText(field(card, "interval"), job.interval);
+  const overridden = Boolean(job.interval_overridden);
+  const note = field(card, "default_interval");
+  setText(note, overridden ? `(default ${job.default_interval})` : "");
+  note.hidden = !overridden;
+  note.title = overridden && job.interval_set_by ? `Set by ${job.interval_set_by}` : "";
+  const reset = button(card, "reset-interval");
+  if (reset) {
+    reset.hidden = !overridden;
+    reset.setAttribute("aria-label", `Reset interval to the default ${job.default_interval}`);
+  }
+}
+
+function showLastRun(card, job) {
+  const time = field(card, "last_run");
+  if (job.last_run_at) setTime(time, job.last_run_at, "past");
+  else clearTime(time, "never");
+  setText(field(card, "last_outcome"), outcomeText(job));
+}
+
+function outcomeText(job) {
+  if (!job.last_outcome) return "";
+  if (job.last_duration_ms == null) return `· ${job.last_outcome}`;
+  return `· ${job.last_outcome} in ${durationText(job.last_duration_ms)}`;
+}
+
+export function durationText(ms) {
+  if (ms < 1000) return `${ms} ms`;
+  if (ms < 60000) return `${(ms / 1000).toFixed(1)} s`;
+  return `${Math.round(ms / 60000)} min`;
+}
+
+function showNextRun(card, job) {
+  const time = field(card, "next_run");
+  const note = field(card, "paused_note");
+  if (job.paused) {
+    clearTime(time, "paused");
+    showPausedNote(note, job);
+  } else {
+    if (job.next_run_at) setTime(time, job.next_run_at, "due");
+    else clearTime(time, "not scheduled");
+    note.replaceChildren();
+  }
+}
+
+function showPausedNote(note, job) {
+  const parts = [];
+  if (job.paused_by) parts.push(`by ${job.paused_by}`);
+  if (job.paused_until) {
+    const until = document.createElement("time");
+    setTime(until, job.paused_until, "until");
+    parts.push(", resumes ", until);
+  }
+  note.replaceChildren(...parts);
+}
+
+function showProgress(card, job) {
+  const box = field(card, "progress");
+  const running = job.status === "running";
+  box.hidden = !running;
+  if (!running) return;
+
+  const bar = box.querySelector("progress");
+  if (typeof job.progress === "number") bar.value = job.progress;
+  else bar.removeAttribute("value");
+  const message = field(card, "progress_message");
+  if (job.progress_message) setText(message, job.progress_message);
+  else showRunningSince(message, job);
+}
+
+function showRunningSince(message, job) {
+  if (!job.running_since) {
+    setText(message, "running");
+    return;
+  }
+  const since = document.createElement("time");
+  setTime(since, job.running_since, "since");
+  const trigger = job.running_trigger ? ` (${job.running_trigger})` : "";
+  message.replaceChildren("running ", since, trigger);
+}
+
+function showError(card, job) {
+  const box = field(card, "last_error");
+  const text = job.last_error || "";
+  box.hidden = !text;
+  if (!text) box.open = false;
+  const summary = field(card, "last_error_summary");
+  setText(summary, text.split("\n", 1)[0]);
+  summary.title = text;
+  setText(field(card, "last_error_text"), text);
+}
+
+function showControls(card, job) {
+  const run = button(card, "run");
+  if (!run) return;
+  run.disabled = job.status === "running" || card.dataset.pending === "run";
+  const pause = button(card, "pause");
+  const label = job.paused ? "Resume" : "Pause";
+  pause.setAttribute("aria-label", label);
+  pause.title = `${label} scheduled runs`;
+  // SVG elements have no `hidden` property: set the attribute itself.
+  pause.querySelector('[data-icon="pause"]').toggleAttribute("hidden", job.paused);
+  pause.querySelector('[data-icon="resume"]').toggleAttribute("hidden", !job.paused);
+  pause.disabled = card.dataset.pending === "pause";
+}
+
+export function showActionError(card, message) {
+  const box = field(card, "action-error");
+  setText(box, message || "");
+  box.hidden = !message;
+}
