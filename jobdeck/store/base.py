@@ -77,7 +77,12 @@ class Store(ABC):
     async def get_user(self, username: str) -> UserRecord | None: ...
 
     @abstractmethod
-    async def add_user(self, user: UserRecord) -> None: ...
+    async def add_user(self, user: UserRecord) -> None:
+        """Add a user; InvalidInput if the name is taken."""
+
+    @abstractmethod
+    async def list_users(self) -> list[UserRecord]:
+        """Every user, by name."""
 
     @abstractmethod
     async def add_session(self, session: SessionRecord) -> None: ...

@@ -6,6 +6,7 @@ import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
 
+from jobdeck.errors import InvalidInput
 from jobdeck.store.base import Store
 from jobdeck.store.records import (
     AuditEntry,
@@ -98,7 +99,12 @@ class MemoryStore(Store):
         return self.users.get(username)
 
     async def add_user(self, user: UserRecord) -> None:
+        if user.username in self.users:
+            raise InvalidInput(f"a user named {user.username!r} already exists")
         self.users[user.username] = user
+
+    async def list_users(self) -> list[UserRecord]:
+        return sorted(self.users.values(), key=lambda user: user.username)
 
     async def add_session(self, session: SessionRecord) -> None:
         self.sessions[session.id] = session

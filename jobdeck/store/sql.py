@@ -20,7 +20,7 @@ from alembic.config import Config
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from jobdeck.errors import StoreError
+from jobdeck.errors import InvalidInput, StoreError
 from jobdeck.store import schema
 from jobdeck.store.base import Store
 from jobdeck.store.records import (
@@ -182,12 +182,28 @@ class SqlStore(Store):
             row = (await connection.execute(query)).first()
         return UserRecord(**row._asdict()) if row else None
 
-    @_wrap_errors
     async def add_user(self, user: UserRecord) -> None:
+        try:
+            await self._insert_user(user)
+        except StoreError as exc:
+            if isinstance(exc.__cause__, sa.exc.IntegrityError):
+                message = f"a user named {user.username!r} already exists"
+                raise InvalidInput(message) from exc
+            raise
+
+    @_wrap_errors
+    async def _insert_user(self, user: UserRecord) -> None:
         async with self._transaction() as connection:
             await connection.execute(
                 sa.insert(schema.users), [dataclasses.asdict(user)]
             )
+
+    @_wrap_errors
+    async def list_users(self) -> list[UserRecord]:
+        query = sa.select(schema.users).order_by(schema.users.c.username)
+        async with self.engine.connect() as connection:
+            rows = await connection.execute(query)
+            return [UserRecord(**row._asdict()) for row in rows]
 
     @_wrap_errors
     async def add_session(self, session: SessionRecord) -> None:

@@ -7,10 +7,11 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
+from jobdeck.access import Role
 from jobdeck.deck import Actor, Deck
 from jobdeck.status import iso
 from jobdeck.store.records import RunRecord
-from jobdeck.web.auth import SESSION_COOKIE, Controller, Viewer, accounts_of
+from jobdeck.web.auth import SESSION_COOKIE, Admin, Controller, Viewer, accounts_of
 
 router = APIRouter()
 
@@ -18,6 +19,12 @@ router = APIRouter()
 class SignIn(BaseModel):
     username: str = Field(max_length=128)
     password: str = Field(max_length=1024)
+
+
+class NewUser(BaseModel):
+    username: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.@-]+$")
+    password: str = Field(max_length=1024)
+    role: Role
 
 
 class IntervalChange(BaseModel):
@@ -120,6 +127,23 @@ async def reset_interval(
     name: str, request: Request, who: Controller
 ) -> dict[str, Any]:
     return {"job": await deck_of(request).reset_interval(name, actor(request, who))}
+
+
+@router.get("/api/users")
+async def list_users(request: Request, _: Admin) -> dict[str, Any]:
+    users = await accounts_of(request).store.list_users()
+    return {
+        "users": [
+            {"username": u.username, "role": u.role, "created_at": iso(u.created_at)}
+            for u in users
+        ]
+    }
+
+
+@router.post("/api/users", status_code=201)
+async def add_user(body: NewUser, request: Request, _: Controller) -> dict[str, Any]:
+    await accounts_of(request).add_user(body.username, body.password, body.role)
+    return {"user": {"username": body.username, "role": body.role.value}}
 
 
 @router.get("/healthz")

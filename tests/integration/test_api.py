@@ -295,3 +295,34 @@ async def test_cancel_stops_a_running_run_and_409s_otherwise(
     assert idle.status_code == 409
     assert cancelled.status_code == 200
     assert deck.job_object("slow")["last_outcome"] == "cancelled"
+
+
+async def test_an_admin_adds_users_and_a_viewer_may_not(
+    admin: httpx.AsyncClient,
+) -> None:
+    created = await admin.post(
+        "/api/users",
+        json={"username": "otto", "password": "otto's password", "role": "viewer"},
+    )
+    again = await admin.post(
+        "/api/users",
+        json={"username": "otto", "password": "otto's password", "role": "viewer"},
+    )
+    short = await admin.post(
+        "/api/users", json={"username": "kim", "password": "short", "role": "admin"}
+    )
+    listed = (await admin.get("/api/users")).json()["users"]
+
+    assert created.status_code == 201
+    assert again.status_code == short.status_code == 422
+    assert "at least 10 characters" in error_of(short)["message"]
+    assert {u["username"]: u["role"] for u in listed}["otto"] == "viewer"
+    assert all("password" not in str(user) for user in listed)
+
+    token = await signed_in(admin, "otto", "otto's password")
+    answer = await admin.post(
+        "/api/users",
+        json={"username": "eve", "password": "eve's password", "role": "admin"},
+        headers={"X-CSRF-Token": token},
+    )
+    assert answer.status_code == 403

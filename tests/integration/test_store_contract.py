@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from jobdeck.errors import InvalidInput
 from jobdeck.store import (
     AuditEntry,
     JobRecord,
@@ -154,3 +155,12 @@ async def test_users_and_sessions(store: Store) -> None:
     await store.delete_session("sid")
     assert await store.get_session("sid") is None
     assert await store.get_user("nobody") is None
+
+
+async def test_user_names_are_unique_and_listed_in_order(store: Store) -> None:
+    await store.add_user(UserRecord("zoe", "hash", "viewer", T0))
+    await store.add_user(UserRecord("ann", "hash", "admin", T0))
+
+    with pytest.raises(InvalidInput, match="already exists"):
+        await store.add_user(UserRecord("ann", "other", "viewer", T0))
+    assert [u.username for u in await store.list_users()] == ["ann", "zoe"]
