@@ -60,7 +60,7 @@ class Deck:
         self.store = store or MemoryStore()
         self.clock = clock or SystemClock()
         self.node = node or socket.gethostname()
-        self.hub = EventHub()
+        self.hub = EventHub(self._render)
         self._jobs: dict[str, JobState] = {}
         self._timer = scheduler.Timer()
         self._overruns = scheduler.Timer()
@@ -76,6 +76,8 @@ class Deck:
         self.store_error: str | None = None
         self.started_at: datetime | None = None
         self._loop_ref: asyncio.AbstractEventLoop | None = None
+        self._id_prefix = uuid.uuid4().hex[:20]
+        self._id_counter = 0
 
     # Registering jobs --------------------------------------------------------------
 
@@ -325,7 +327,7 @@ class Deck:
         else:
             state.last_scheduled_due = due
             state.last_scheduled_at = wall_time_of(self.clock, due)
-            self._start_run(state, Trigger.SCHEDULE, None, due)
+            self._start_run(state, Trigger.SCHEDULE, None, state.last_scheduled_at)
         self._set_due(state, scheduler.next_after(due, interval, now))
 
     def _skip(self, state: JobState, due: float, reason: str) -> None:
@@ -339,7 +341,7 @@ class Deck:
         at = wall_time_of(self.clock, due)
         self._writer.put_run(
             RunRecord(
-                id=_new_id(),
+                id=self._new_id(),
                 job_name=state.name,
                 trigger=Trigger.SCHEDULE.value,
                 started_at=at,
@@ -376,20 +378,27 @@ class Deck:
     # Runs --------------------------------------------------------------------------
 
     def _start_run(
-        self, state: JobState, trigger: Trigger, user: str | None, due: float | None
+        self,
+        state: JobState,
+        trigger: Trigger,
+        user: str | None,
+        scheduled_for: datetime | None,
     ) -> None:
         run = Run(
             job_name=state.name,
             trigger=trigger,
             started_at=self.clock.now(),
             started_monotonic=self.clock.monotonic(),
+            id=self._new_id(),
             user=user,
+            scheduled_for=scheduled_for,
         )
         run.context = RunContext(
             state.name,
             run.id,
             trigger,
-            _on_progress=lambda f, m: self._on_progress(state, run, f, m),
+            scheduled_for,
+            on_progress=lambda f, m: self._on_progress(state, run, f, m),
         )
         state.running = run
         overrun_after = state.overrun_after_s()
@@ -523,10 +532,21 @@ class Deck:
         self._publish(state)
 
     def _publish(self, state: JobState) -> None:
-        self.hub.publish("job", state.name, state.job_object(self.clock, self.node))
+        self.hub.changed(state.name)
 
     def _publish_scheduler(self) -> None:
-        self.hub.publish("scheduler", SCHEDULER_SUBJECT, self.scheduler_object())
+        self.hub.changed(SCHEDULER_SUBJECT)
+
+    def _new_id(self) -> str:
+        """Run ids: a random prefix per process and a counter, unique without
+        asking the operating system for randomness on every run."""
+        self._id_counter += 1
+        return f"{self._id_prefix}{self._id_counter:012x}"
+
+    def _render(self, subject: str) -> tuple[str, dict[str, Any]]:
+        if subject == SCHEDULER_SUBJECT:
+            return "scheduler", self.scheduler_object()
+        return "job", self.job_object(subject)
 
     def _on_store_health(self, error: str | None) -> None:
         if error != self.store_error:
@@ -607,10 +627,6 @@ def _controls(state: JobState) -> dict[str, Any]:
         "interval": state.interval_seconds,
         "interval_overridden": state.interval_override is not None,
     }
-
-
-def _new_id() -> str:
-    return uuid.uuid4().hex
 
 
 def _first_line(text: str | None) -> str:

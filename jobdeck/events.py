@@ -1,9 +1,11 @@
 """Events: each change of a job or of the scheduler, numbered and fanned out.
 
-The hub keeps, per subject (a job, or the scheduler), only the newest event, encoded
-once as a Server-Sent Events frame. A subscriber remembers the last id it sent and, on
-waking, takes every subject that changed since: a slow client therefore never holds
-more than one frame per subject, and never slows the deck (SPEC §6).
+The deck only marks a subject (a job, or the scheduler) as changed; that costs next
+to nothing, and nothing at all while no one listens. At most every `min_gap_s` the
+hub renders each changed subject once, encodes it once as a Server-Sent Events frame
+and wakes every subscriber with the same bytes. A slow subscriber that missed
+batches catches up with the newest frame of each subject changed since its last id,
+so its backlog is bounded by the number of subjects, never by time (SPEC §6).
 """
 
 from __future__ import annotations
@@ -12,19 +14,12 @@ import asyncio
 import json
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 SCHEDULER_SUBJECT = "\x00scheduler"
 
-
-@dataclass(frozen=True, slots=True)
-class Event:
-    id: int
-    type: str
-    subject: str
-    data: dict[str, Any]
-    frame: bytes = field(repr=False)
+# Renders a subject's current state as (event type, data).
+Renderer = Callable[[str], tuple[str, dict[str, Any]]]
 
 
 def encode_frame(event_id: int, event_type: str, data: dict[str, Any]) -> bytes:
@@ -33,12 +28,17 @@ def encode_frame(event_id: int, event_type: str, data: dict[str, Any]) -> bytes:
 
 
 class EventHub:
-    def __init__(self) -> None:
+    def __init__(self, render: Renderer, min_gap_s: float = 0.1) -> None:
+        self.render = render
+        self.min_gap_s = min_gap_s
         self._last_id = 0
-        self._latest: OrderedDict[str, Event] = OrderedDict()
-        self._changed: asyncio.Future[None] | None = None
+        self._dirty: dict[str, None] = {}
+        self._frames: OrderedDict[str, tuple[int, bytes]] = OrderedDict()
+        self._batch = _Batch(0, 0, b"")
         self._subscribers: set[Subscriber] = set()
-        self._listeners: list[Callable[[Event], None]] = []
+        self._changed: asyncio.Future[None] | None = None
+        self._flush_handle: asyncio.Handle | None = None
+        self._last_flush = -1e9
 
     @property
     def last_id(self) -> int:
@@ -48,40 +48,20 @@ class EventHub:
     def subscriber_count(self) -> int:
         return len(self._subscribers)
 
-    def publish(self, event_type: str, subject: str, data: dict[str, Any]) -> Event:
-        self._last_id += 1
-        event = Event(
-            self._last_id,
-            event_type,
-            subject,
-            data,
-            encode_frame(self._last_id, event_type, data),
-        )
-        self._latest[subject] = event
-        self._latest.move_to_end(subject)
-        for listener in self._listeners:
-            listener(event)
-        self._wake_all()
-        return event
-
-    def add_listener(self, listener: Callable[[Event], None]) -> None:
-        """Call `listener` synchronously with every event (for metrics and logs)."""
-        self._listeners.append(listener)
+    def changed(self, subject: str) -> None:
+        """Mark `subject` as changed; it is rendered at the next flush."""
+        if not self._subscribers:
+            return
+        self._dirty[subject] = None
+        if self._flush_handle is None:
+            self._schedule_flush()
 
     def subscribe(self, owner: str | None = None) -> Subscriber:
+        """A new subscriber, caught up to now: take the snapshot with no await
+        between this call and it."""
         subscriber = Subscriber(self, owner, self._last_id)
         self._subscribers.add(subscriber)
         return subscriber
-
-    def changes_since(self, last_id: int) -> list[Event]:
-        """The newest event of every subject changed after `last_id`, oldest first."""
-        found = []
-        for event in reversed(self._latest.values()):
-            if event.id <= last_id:
-                break
-            found.append(event)
-        found.reverse()
-        return found
 
     def close_owner(self, owner: str) -> None:
         """End the streams of one principal (signed out, expired, revoked)."""
@@ -93,19 +73,70 @@ class EventHub:
         for subscriber in list(self._subscribers):
             subscriber.close()
 
-    def changed(self) -> asyncio.Future[None]:
-        """A future that completes at the next change, shared by every waiter."""
+    def wait_for_change(self) -> asyncio.Future[None]:
+        """A future that completes at the next flush, shared by every waiter."""
         if self._changed is None or self._changed.done():
             self._changed = asyncio.get_running_loop().create_future()
         return self._changed
 
-    def _wake_all(self) -> None:
-        # One shared future per round wakes every waiting subscriber at once.
+    def frames_since(self, last_id: int) -> tuple[int, bytes]:
+        """Everything a subscriber at `last_id` lacks, and the id it reaches."""
+        batch = self._batch
+        if last_id == batch.first_id - 1:
+            return batch.last_id, batch.frames  # the common case: the shared bytes
+        missed = []
+        for event_id, frame in reversed(self._frames.values()):
+            if event_id <= last_id:
+                break
+            missed.append(frame)
+        missed.reverse()
+        return self._last_id, b"".join(missed)
+
+    def _schedule_flush(self) -> None:
+        loop = asyncio.get_running_loop()
+        delay = self._last_flush + self.min_gap_s - loop.time()
+        if delay > 0:
+            self._flush_handle = loop.call_later(delay, self._flush)
+        else:
+            self._flush_handle = loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_handle = None
+        self._last_flush = asyncio.get_running_loop().time()
+        subjects, self._dirty = self._dirty, {}
+        if not subjects or not self._subscribers:
+            return
+
+        first_id = self._last_id + 1
+        frames = [self._encode(subject) for subject in subjects]
+        self._batch = _Batch(first_id, self._last_id, b"".join(frames))
+
         if self._changed is not None and not self._changed.done():
             self._changed.set_result(None)
 
+    def _encode(self, subject: str) -> bytes:
+        event_type, data = self.render(subject)
+        self._last_id += 1
+        frame = encode_frame(self._last_id, event_type, data)
+        self._frames[subject] = (self._last_id, frame)
+        self._frames.move_to_end(subject)
+        return frame
+
     def _discard(self, subscriber: Subscriber) -> None:
         self._subscribers.discard(subscriber)
+        if not self._subscribers:
+            # No one to catch up: keep no frames while no one listens.
+            self._frames.clear()
+            self._dirty.clear()
+
+
+class _Batch:
+    __slots__ = ("first_id", "frames", "last_id")
+
+    def __init__(self, first_id: int, last_id: int, frames: bytes) -> None:
+        self.first_id = first_id
+        self.last_id = last_id
+        self.frames = frames
 
 
 class Subscriber:
@@ -114,7 +145,8 @@ class Subscriber:
         self.owner = owner
         self.last_id = last_id
         self.closed = False
-        self._closing: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        self._closing: asyncio.Future[None] = loop.create_future()
 
     def close(self) -> None:
         self.closed = True
@@ -122,20 +154,19 @@ class Subscriber:
             self._closing.set_result(None)
         self.hub._discard(self)
 
-    async def next_batch(self, timeout: float) -> list[Event] | None:
-        """Changes since the last batch; [] after `timeout` idle; None once closed."""
+    async def next_frames(self, timeout: float) -> bytes | None:
+        """Frames since the last call; b"" after `timeout` idle; None once closed."""
         while not self.closed:
-            events = self.hub.changes_since(self.last_id)
-            if events:
-                self.last_id = events[-1].id
-                return events
+            if self.last_id < self.hub.last_id:
+                self.last_id, frames = self.hub.frames_since(self.last_id)
+                return frames
             if not await self._wait(timeout):
-                return []
+                return b""
         return None
 
     async def _wait(self, timeout: float) -> bool:
         done, _ = await asyncio.wait(
-            (self.hub.changed(), self._closing),
+            (self.hub.wait_for_change(), self._closing),
             timeout=timeout,
             return_when=asyncio.FIRST_COMPLETED,
         )

@@ -35,7 +35,7 @@ class Scope(StrEnum):
     NODE = "node"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Job:
     """The definition of a job: everything about it that code or config decides."""
 

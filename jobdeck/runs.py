@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import threading
 import traceback
-import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -45,22 +43,32 @@ class Outcome(StrEnum):
         return self in (Outcome.ERROR, Outcome.TIMEOUT, Outcome.INTERRUPTED)
 
 
-@dataclass
 class RunContext:
     """What a job body may use during its run."""
 
-    job_name: str
-    run_id: str
-    trigger: Trigger
-    _cancel: threading.Event = field(default_factory=threading.Event, repr=False)
-    _on_progress: Callable[[float | None, str | None], None] | None = field(
-        default=None, repr=False
-    )
+    __slots__ = ("_cancelled", "_on_progress", "job_name", "run_id", "scheduled_for",
+                 "trigger")  # fmt: skip
+
+    def __init__(
+        self,
+        job_name: str,
+        run_id: str,
+        trigger: Trigger,
+        scheduled_for: datetime | None = None,
+        on_progress: Callable[[float | None, str | None], None] | None = None,
+    ) -> None:
+        self.job_name = job_name
+        self.run_id = run_id
+        self.trigger = trigger
+        self.scheduled_for = scheduled_for
+        self._on_progress = on_progress
+        # A plain flag: a thread body reads it, the event loop only ever sets it.
+        self._cancelled = False
 
     @property
     def cancelled(self) -> bool:
         """True once a cancel was asked; a thread body should check it and return."""
-        return self._cancel.is_set()
+        return self._cancelled
 
     def progress(
         self, fraction: float | None = None, message: str | None = None
@@ -74,7 +82,7 @@ class RunContext:
             self._on_progress(fraction, message)
 
 
-@dataclass
+@dataclass(slots=True)
 class Run:
     """One execution of a job, as the deck tracks it while it is in progress."""
 
@@ -82,9 +90,9 @@ class Run:
     trigger: Trigger
     started_at: datetime
     started_monotonic: float
+    id: str
     user: str | None = None
     scheduled_for: datetime | None = None
-    id: str = field(default_factory=lambda: uuid.uuid4().hex)
     context: RunContext | None = None
     task: asyncio.Task[None] | None = None
     progress: float | None = None
@@ -146,7 +154,7 @@ async def _in_thread(
     try:
         return await asyncio.wrap_future(future)
     except asyncio.CancelledError:
-        context._cancel.set()
+        context._cancelled = True
         threads.abandon(future)
         raise
 

@@ -88,3 +88,9 @@ class SessionRecord:
     csrf_token: str
     created_at: datetime
     expires_at: datetime
+
+
+def as_row(record: Any) -> dict[str, Any]:
+    """A record as a column → value dict; shallow, unlike dataclasses.asdict,
+    which deep-copies every value and costs more than the write itself."""
+    return {name: getattr(record, name) for name in record.__dataclass_fields__}

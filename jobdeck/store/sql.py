@@ -6,7 +6,6 @@ what a fresh SQLite connection must be told (WAL, a busy timeout).
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
@@ -29,6 +28,7 @@ from jobdeck.store.records import (
     RunRecord,
     SessionRecord,
     UserRecord,
+    as_row,
 )
 
 P = ParamSpec("P")
@@ -106,10 +106,10 @@ class SqlStore(Store):
     ) -> None:
         async with self._transaction() as connection:
             if jobs:
-                rows = [dataclasses.asdict(job) for job in jobs]
+                rows = [as_row(job) for job in jobs]
                 await connection.execute(self._upsert(schema.jobs, "name"), rows)
             if runs:
-                rows = [dataclasses.asdict(run) for run in runs]
+                rows = [as_row(run) for run in runs]
                 await connection.execute(self._upsert(schema.runs, "id"), rows)
             if audit:
                 rows = [_without_id(entry) for entry in audit]
@@ -142,7 +142,7 @@ class SqlStore(Store):
             ]
             closed = [run.interrupted(finished_at, reason) for run in found]
             if closed:
-                rows = [dataclasses.asdict(run) for run in closed]
+                rows = [as_row(run) for run in closed]
                 await connection.execute(self._upsert(schema.runs, "id"), rows)
         return closed
 
@@ -194,9 +194,7 @@ class SqlStore(Store):
     @_wrap_errors
     async def _insert_user(self, user: UserRecord) -> None:
         async with self._transaction() as connection:
-            await connection.execute(
-                sa.insert(schema.users), [dataclasses.asdict(user)]
-            )
+            await connection.execute(sa.insert(schema.users), [as_row(user)])
 
     @_wrap_errors
     async def list_users(self) -> list[UserRecord]:
@@ -208,9 +206,7 @@ class SqlStore(Store):
     @_wrap_errors
     async def add_session(self, session: SessionRecord) -> None:
         async with self._transaction() as connection:
-            await connection.execute(
-                sa.insert(schema.sessions), [dataclasses.asdict(session)]
-            )
+            await connection.execute(sa.insert(schema.sessions), [as_row(session)])
 
     @_wrap_errors
     async def get_session(self, session_id: str) -> SessionRecord | None:
@@ -267,7 +263,7 @@ def _upgrade_schema(connection: sa.Connection) -> None:
 
 
 def _without_id(entry: AuditEntry) -> dict[str, Any]:
-    row = dataclasses.asdict(entry)
+    row = as_row(entry)
     del row["id"]
     return row
 

@@ -31,6 +31,7 @@ class StoreWriter:
         on_health: Callable[[str | None], None],
         clock: Clock,
         retry_pause_s: tuple[float, float] = (0.5, 5.0),
+        batch_window_s: float = 0.1,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -43,6 +44,8 @@ class StoreWriter:
         self._idle = asyncio.Event()
         self._idle.set()
         self._retry_pause_s = retry_pause_s
+        self._batch_window_s = batch_window_s
+        self._hurry = asyncio.Event()
         self._failing = False
 
     def put_job(self, record: JobRecord) -> None:
@@ -62,6 +65,7 @@ class StoreWriter:
 
     async def flush(self) -> None:
         """Wait until everything handed over so far is written (or given up)."""
+        self._hurry.set()
         await self._idle.wait()
 
     async def run(self) -> None:
@@ -69,6 +73,7 @@ class StoreWriter:
         pause = self._retry_pause_s[0]
         while True:
             await self._work.wait()
+            await self._gather_more()
             self._work.clear()
             if await self._write_pending():
                 pause = self._retry_pause_s[0]
@@ -76,6 +81,14 @@ class StoreWriter:
                 await self._pause(pause)
                 pause = min(pause * 2, self._retry_pause_s[1])
                 self._work.set()
+
+    async def _gather_more(self) -> None:
+        # A short window lets one batch take many records: a short run's opening
+        # and closing records become one row, and a job's record is written once.
+        if not self._hurry.is_set():
+            deadline = self.clock.monotonic() + self._batch_window_s
+            await self.clock.sleep_until(deadline, self._hurry)
+        self._hurry.clear()
 
     async def _pause(self, seconds: float) -> None:
         # Only the clock ends the pause: new records must not cut a retry short.

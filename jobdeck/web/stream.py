@@ -48,10 +48,10 @@ async def _frames(
     try:
         yield opening
         while True:
-            batch = await subscriber.next_batch(timeout=heartbeat_s)
-            if batch is None:
+            frames = await subscriber.next_frames(timeout=heartbeat_s)
+            if frames is None:
                 return
-            yield b"".join(event.frame for event in batch) if batch else b": ping\n\n"
+            yield frames or b": ping\n\n"
     finally:
         subscriber.close()
 

@@ -92,8 +92,33 @@ command = ["sh", "-c", "echo '<img src=x data-injected=1>bad <b>pipe</b>' >&2; e
 category = "dns"
 description = "Says <b>hello</b> & <i>bye</i>."
 first_delay = "1h"
+
+[[jobs]]
+name = "halfway-job"
+interval = "1h"
+callable = "tests.browser.jobs_for_tests:half_way"
+category = "test"
+description = "Reports half its work done, then waits to be cancelled."
+first_delay = "1h"
+
+[[jobs]]
+name = "overrun-job"
+interval = "1h"
+callable = "tests.browser.jobs_for_tests:slow_after_three"
+category = "test"
+description = "Quick three times, then far slower than usual."
+first_delay = "1h"
 """
-JOB_NAMES = ["slow-job", "failing-job", "quick-job", "markup-job"]
+JOB_NAMES = [
+    "slow-job",
+    "failing-job",
+    "quick-job",
+    "markup-job",
+    "halfway-job",
+    "overrun-job",
+]
+# Jobs whose runs last until cancelled (or long enough to be worth cancelling).
+LINGERING = ("halfway-job", "overrun-job")
 
 # "2m ago", "in 25s", "in 59m 59s" and so on.
 RELATIVE_PAST = re.compile(r"^(just now|\d+[smhd]( \d+[smhd])? ago)$")
@@ -142,7 +167,15 @@ def serving(home: Path, log_name: str = "serve.log") -> Iterator[str]:
         "--host", "127.0.0.1", "--port", str(port),
         "--data-dir", str(home / "data"), "--config", str(config),
     ]  # fmt: skip
-    env = {**os.environ, "JOBDECK_ADMIN_PASSWORD": PASSWORD}
+    # The config loads job bodies from tests.browser.jobs_for_tests.
+    python_path = os.pathsep.join(
+        filter(None, [str(REPO), os.environ.get("PYTHONPATH")])
+    )
+    env = {
+        **os.environ,
+        "JOBDECK_ADMIN_PASSWORD": PASSWORD,
+        "PYTHONPATH": python_path,
+    }
     with log.open("wb") as output:
         process = subprocess.Popen(
             command, cwd=home, env=env, stdout=output, stderr=subprocess.STDOUT
@@ -245,6 +278,10 @@ def wait_until_idle(api: Api, timeout_s: float = 15) -> list[dict[str, Any]]:
 @pytest.fixture(autouse=True)
 def fresh_jobs(api: Api) -> None:
     """Every test starts with no job running, paused or with a changed interval."""
+    for name in LINGERING:
+        if api.job(name)["status"] == "running":
+            status, answer = api.send("POST", f"/api/jobs/{name}/cancel")
+            assert status in (200, 409), answer  # 409: it ended meanwhile
     for job in wait_until_idle(api):
         if job["paused"]:
             api.control("POST", f"/api/jobs/{job['name']}/resume")
@@ -753,6 +790,128 @@ def test_job_text_is_shown_as_text_never_as_markup(jobs_page: Page, api: Api) ->
     expect(part(markup, "last_error")).to_contain_text("<img src=x", timeout=10_000)
     assert markup.locator("b, i, img").count() == 0
     assert jobs_page.locator("[data-injected]").count() == 0
+
+
+# --- runs in progress --------------------------------------------------------
+
+RUNNING_FOR = re.compile(r"^for \d+s$")
+
+
+def held_requests(page: Page, pattern: str) -> list[Route]:
+    """Requests to `pattern` are held (not sent) until the test continues them."""
+    held: list[Route] = []
+    page.route(pattern, lambda route: held.append(route))
+    return held
+
+
+def wait_for_held(page: Page, held: list[Route], count: int = 1) -> None:
+    deadline = time.monotonic() + 5
+    while len(held) < count:
+        assert time.monotonic() < deadline, f"{len(held)} of {count} requests held"
+        page.wait_for_timeout(20)
+
+
+def test_cancel_ends_the_run_as_cancelled_without_reload(
+    jobs_page: Page, api: Api
+) -> None:
+    halfway = card(jobs_page, "halfway-job")
+    cancel = action(halfway, "cancel")
+    expect(cancel).to_be_hidden()
+    jobs_page.evaluate("window.notReloaded = true")
+
+    action(halfway, "run").click()
+    expect(part(halfway, "status")).to_have_text("running")
+    expect(halfway.get_by_role("button", name="Cancel run")).to_be_enabled()
+    held = held_requests(jobs_page, "**/api/jobs/halfway-job/cancel")
+    cancel.click()
+    expect(cancel).to_be_disabled()
+    wait_for_held(jobs_page, held)
+    expect(part(halfway, "status")).to_have_text("running")
+    expect(cancel).to_be_disabled()
+
+    held[0].continue_()
+    expect(part(halfway, "status")).to_have_text("idle")
+    expect(cancel).to_be_hidden()
+    expect(part(halfway, "progress")).to_be_hidden()
+    expect(part(halfway, "last_outcome")).to_contain_text("cancelled")
+    expect(part(halfway, "last_error")).to_be_hidden()
+    expect(part(halfway, "action-error")).to_be_hidden()
+    assert api.job("halfway-job")["last_outcome"] == "cancelled"
+    assert jobs_page.evaluate("window.notReloaded") is True
+
+
+def test_cancel_refused_by_the_server_shows_the_conflict(
+    jobs_page: Page, api: Api
+) -> None:
+    halfway = card(jobs_page, "halfway-job")
+    api.control("POST", "/api/jobs/halfway-job/run")
+    expect(part(halfway, "status")).to_have_text("running")
+    jobs_page.locator('[data-action="live"]').click()  # the card keeps saying running
+    api.control("POST", "/api/jobs/halfway-job/cancel")
+    wait_until_idle(api)
+
+    action(halfway, "cancel").click()
+    problem = part(halfway, "action-error")
+    expect(problem).to_be_visible()
+    expect(problem).to_contain_text("not running")
+    expect(action(halfway, "cancel")).to_be_enabled()
+    jobs_page.locator('[data-action="live"]').click()
+    expect(part(halfway, "status")).to_have_text("idle")
+    expect(action(halfway, "cancel")).to_be_hidden()
+
+
+def test_a_running_job_shows_its_progress_live(jobs_page: Page, api: Api) -> None:
+    halfway = card(jobs_page, "halfway-job")
+    expect(part(halfway, "progress")).to_be_hidden()
+
+    api.control("POST", "/api/jobs/halfway-job/run")
+    bar = halfway.get_by_role("progressbar", name="Run progress")
+    expect(bar).to_be_visible()
+    expect(bar).to_have_js_property("value", 0.5)
+    expect(bar).to_have_attribute("aria-valuetext", "50%, half way")
+    expect(part(halfway, "progress_percent")).to_have_text("50%")
+    expect(part(halfway, "progress_message")).to_have_text("half way")
+    expect(part(halfway, "running_trigger")).to_have_text("Manual run")
+    since = part(halfway, "running_since")
+    expect(since).to_have_text(RUNNING_FOR)
+    expect(since).to_have_attribute("title", re.compile(r"20\d\d"))
+    shown = since.text_content() or ""
+    expect(since).not_to_have_text(shown)  # it ticks
+    expect(part(halfway, "overrun")).to_be_hidden()
+
+
+def test_a_run_far_longer_than_usual_shows_a_note(jobs_page: Page, api: Api) -> None:
+    overrun = card(jobs_page, "overrun-job")
+    for _ in range(3):  # quick runs: they make its usual duration
+        api.control("POST", "/api/jobs/overrun-job/run")
+        wait_until_idle(api)
+    usual_ms = api.job("overrun-job")["usual_duration_ms"]
+    assert usual_ms is not None and usual_ms < 1000, usual_ms
+
+    action(overrun, "run").click()
+    expect(part(overrun, "progress_message")).to_have_text("copying block 3 of 12")
+    note = part(overrun, "overrun")
+    expect(note).to_be_hidden()
+    # Flagged once the run lasts 5 times its usual duration, and at least 10 s.
+    expect(note).to_be_visible(timeout=15_000)
+    expect(note).to_have_text(
+        f"Running far longer than usual (usually {usual_ms} ms)", use_inner_text=True
+    )
+    assert api.job("overrun-job")["overrunning"] is True
+    ARTIFACTS.mkdir(exist_ok=True)
+    overrun.screenshot(path=ARTIFACTS / "running-card.png")
+
+    jobs_page.set_viewport_size({"width": 320, "height": 800})
+    jobs_page.emulate_media(color_scheme="dark")
+    overrun.scroll_into_view_if_needed()
+    width = jobs_page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 320, f"the page is {width} px wide at 320 px"
+    overrun.screenshot(path=ARTIFACTS / "running-card-320-dark.png")
+
+    action(overrun, "cancel").click()
+    expect(part(overrun, "status")).to_have_text("idle")
+    expect(note).to_be_hidden()
+    expect(part(overrun, "last_outcome")).to_contain_text("cancelled")
 
 
 # --- layout ------------------------------------------------------------------

@@ -1,9 +1,12 @@
-// The controls on a card: Run now, Pause/Resume, Interval (with its editor)
-// and Reset to the default interval.
+// The controls on a card: Run now, Cancel run, Pause/Resume, Interval (with
+// its editor) and Reset to the default interval.
 
 import { api } from "./api.js";
 import { showActionError } from "./cards.js";
 import { closeEditor, isEditorOpen, openEditor, wireEditor } from "./editor.js";
+
+// Buttons that must not send twice: disabled on the click, before any answer.
+const DISABLED_AT_ONCE = new Set(["run", "cancel"]);
 
 // board: the Board; onUnauthorized(): the session is gone.
 export function cardControls(board, { onUnauthorized }) {
@@ -21,8 +24,10 @@ export function cardControls(board, { onUnauthorized }) {
     try {
       const body = await call(name);
       board.showJob(body.job);
+      return true;
     } catch (error) {
       if (!handled(error)) showActionError(card, error.message);
+      return false;
     } finally {
       delete card.dataset.pending;
       board.redraw(name);
@@ -31,6 +36,14 @@ export function cardControls(board, { onUnauthorized }) {
 
   const handlers = {
     run: (card) => act(card, "run", api.runJob),
+    cancel: async (card) => {
+      // The run asked to stop: Cancel stays disabled until it has ended.
+      card.dataset.cancelling = board.job(card.dataset.job)?.running_since ?? "";
+      if (!(await act(card, "cancel", api.cancelJob))) {
+        delete card.dataset.cancelling;
+        board.redraw(card.dataset.job);
+      }
+    },
     pause: (card) => {
       const paused = board.job(card.dataset.job)?.paused;
       return act(card, "pause", paused ? api.resumeJob : api.pauseJob);
@@ -47,7 +60,7 @@ export function cardControls(board, { onUnauthorized }) {
     const card = control?.closest("[data-job]");
     const handler = card && handlers[control.dataset.action];
     if (!handler || control.disabled) return;
-    if (control.dataset.action === "run") control.disabled = true;
+    if (DISABLED_AT_ONCE.has(control.dataset.action)) control.disabled = true;
     handler(card);
   }
 

@@ -69,6 +69,7 @@ const jobPath = (name) => `/api/jobs/${encodeURIComponent(name)}`;
 export const api = {
   listJobs: (options) => request("GET", "/api/jobs", undefined, options),
   runJob: (name) => request("POST", `${jobPath(name)}/run`),
+  cancelJob: (name) => request("POST", `${jobPath(name)}/cancel`),
   pauseJob: (name) => request("POST", `${jobPath(name)}/pause`),
   resumeJob: (name) => request("POST", `${jobPath(name)}/resume`),
   setInterval: (name, interval) => request("PUT", `${jobPath(name)}/interval`, { interval }),

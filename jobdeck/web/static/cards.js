@@ -37,7 +37,7 @@ export function updateCard(card, job) {
   showInterval(card, job);
   showLastRun(card, job);
   showNextRun(card, job);
-  showProgress(card, job);
+  showRunning(card, job);
   showError(card, job);
   showControls(card, job);
 }
@@ -104,29 +104,41 @@ function showPausedNote(note, job) {
   note.replaceChildren(...parts);
 }
 
-function showProgress(card, job) {
+const TRIGGER_TEXT = { manual: "Manual run", schedule: "Scheduled run" };
+
+// While a run is in progress: its trigger, since when, what it reports of its
+// progress, and a note when it lasts far longer than usual.
+function showRunning(card, job) {
   const box = field(card, "progress");
   const running = job.status === "running";
   box.hidden = !running;
-  if (!running) return;
-
-  const bar = box.querySelector("progress");
-  if (typeof job.progress === "number") bar.value = job.progress;
-  else bar.removeAttribute("value");
-  const message = field(card, "progress_message");
-  if (job.progress_message) setText(message, job.progress_message);
-  else showRunningSince(message, job);
+  const since = field(card, "running_since");
+  if (!running || !job.running_since) clearTime(since, running ? "now" : "");
+  else setTime(since, job.running_since, "since");
+  setText(field(card, "running_trigger"), TRIGGER_TEXT[job.running_trigger] ?? "Run");
+  showProgressReport(card, running ? job : {});
+  showOverrun(card, running && job.overrunning ? job : null);
 }
 
-function showRunningSince(message, job) {
-  if (!job.running_since) {
-    setText(message, "running");
-    return;
-  }
-  const since = document.createElement("time");
-  setTime(since, job.running_since, "since");
-  const trigger = job.running_trigger ? ` (${job.running_trigger})` : "";
-  message.replaceChildren("running ", since, trigger);
+function showProgressReport(card, { progress, progress_message: message }) {
+  const hasFraction = typeof progress === "number";
+  field(card, "progress_report").hidden = !hasFraction && !message;
+  const bar = field(card, "progress_bar");
+  const percent = hasFraction ? `${Math.round(progress * 100)}%` : "";
+  if (hasFraction) bar.value = progress;
+  else bar.removeAttribute("value");
+  const spoken = [percent, message].filter(Boolean).join(", ");
+  if (spoken) bar.setAttribute("aria-valuetext", spoken);
+  else bar.removeAttribute("aria-valuetext");
+  setText(field(card, "progress_percent"), percent);
+  setText(field(card, "progress_message"), message ?? "");
+}
+
+function showOverrun(card, job) {
+  field(card, "overrun").hidden = !job;
+  const usual = job?.usual_duration_ms;
+  const text = usual == null ? "" : `(usually ${durationText(usual)})`;
+  setText(field(card, "usual_duration"), text);
 }
 
 function showError(card, job) {
@@ -144,6 +156,7 @@ function showControls(card, job) {
   const run = button(card, "run");
   if (!run) return;
   run.disabled = job.status === "running" || card.dataset.pending === "run";
+  showCancel(button(card, "cancel"), card, job);
   const pause = button(card, "pause");
   const label = job.paused ? "Resume" : "Pause";
   pause.setAttribute("aria-label", label);
@@ -152,6 +165,17 @@ function showControls(card, job) {
   pause.querySelector('[data-icon="pause"]').toggleAttribute("hidden", job.paused);
   pause.querySelector('[data-icon="resume"]').toggleAttribute("hidden", !job.paused);
   pause.disabled = card.dataset.pending === "pause";
+}
+
+// Cancel shows while a run is in progress; once asked for, it stays disabled
+// until that run has ended.
+function showCancel(cancel, card, job) {
+  const running = job.status === "running";
+  if (!running) delete card.dataset.cancelling;
+  const asked = running && card.dataset.cancelling === (job.running_since ?? "");
+  cancel.hidden = !running;
+  cancel.disabled = asked || card.dataset.pending === "cancel";
+  setText(cancel, asked ? "Cancelling…" : "Cancel run");
 }
 
 export function showActionError(card, message) {

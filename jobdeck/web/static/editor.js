@@ -68,7 +68,7 @@ export function wireEditor(card, { save, onSaved, onFailure }) {
     event.preventDefault();
     closeEditor(card);
   });
-  button(card, "cancel").addEventListener("click", () => closeEditor(card));
+  button(card, "cancel-edit").addEventListener("click", () => closeEditor(card));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     await submit(card, { save, onSaved, onFailure });

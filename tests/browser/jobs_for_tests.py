@@ -1,0 +1,36 @@
+"""Job bodies for the browser tests, loaded by `jobdeck serve` from its config as
+`callable = "tests.browser.jobs_for_tests:..."`. They run inside the server
+process, so any state they keep lives as long as that server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from jobdeck import RunContext
+
+# How long a lingering run lasts unless it is cancelled: longer than any test
+# waits for it, short enough that a forgotten one cannot hold up the suite for long.
+LINGER_S = 60.0
+QUICK_RUNS = 3
+OVERRUN_S = 12.0
+
+_overrun_calls = 0
+
+
+async def half_way(run: RunContext) -> None:
+    """Reports half its work done, then lingers until cancelled."""
+    run.progress(0.5, "half way")
+    await asyncio.sleep(LINGER_S)
+
+
+async def slow_after_three(run: RunContext) -> None:
+    """Quick for its first three runs, which sets its usual duration; every run
+    after that reports progress and lasts OVERRUN_S, far longer than usual."""
+    global _overrun_calls
+    _overrun_calls += 1
+    if _overrun_calls <= QUICK_RUNS:
+        await asyncio.sleep(0.05)
+        return
+    run.progress(0.25, "copying block 3 of 12")
+    await asyncio.sleep(OVERRUN_S)
