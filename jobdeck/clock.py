@@ -20,8 +20,10 @@ class Clock(Protocol):
     def now(self) -> datetime:
         """The wall-clock time, timezone-aware UTC."""
 
-    async def sleep_until(self, deadline: float | None, wake: asyncio.Event) -> None:
-        """Sleep until the monotonic deadline, or until `wake` is set."""
+    async def sleep_until(
+        self, deadline: float | None, woken: asyncio.Future[None]
+    ) -> None:
+        """Sleep until the monotonic deadline, or until `woken` is done."""
 
 
 class SystemClock:
@@ -31,23 +33,19 @@ class SystemClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
 
-    async def sleep_until(self, deadline: float | None, wake: asyncio.Event) -> None:
-        if wake.is_set():
-            return
-        loop = asyncio.get_running_loop()
-        woken = loop.create_future()
+    async def sleep_until(
+        self, deadline: float | None, woken: asyncio.Future[None]
+    ) -> None:
+        # One timer and one future, no task: this runs once per wake of the deck.
         timer = None
         if deadline is not None:
             delay = max(0.0, deadline - time.monotonic())
-            timer = loop.call_later(delay, _resolve, woken)
-        waiter = loop.create_task(wake.wait())
-        waiter.add_done_callback(lambda _: _resolve(woken))
+            timer = asyncio.get_running_loop().call_later(delay, resolve, woken)
         try:
             await woken
         finally:
             if timer is not None:
                 timer.cancel()
-            waiter.cancel()
 
 
 def wall_time_of(clock: Clock, monotonic_time: float) -> datetime:
@@ -55,6 +53,7 @@ def wall_time_of(clock: Clock, monotonic_time: float) -> datetime:
     return clock.now() + timedelta(seconds=monotonic_time - clock.monotonic())
 
 
-def _resolve(future: asyncio.Future[None]) -> None:
+def resolve(future: asyncio.Future[None]) -> None:
+    """Complete `future` unless it already is."""
     if not future.done():
         future.set_result(None)

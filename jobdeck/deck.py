@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import socket
 import uuid
@@ -19,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from jobdeck import scheduler
-from jobdeck.clock import Clock, SystemClock, wall_time_of
+from jobdeck.clock import Clock, SystemClock, resolve, wall_time_of
 from jobdeck.errors import InvalidJob, JobConflict, JobNotFound
 from jobdeck.events import SCHEDULER_SUBJECT, EventHub
 from jobdeck.intervals import parse_interval
@@ -64,7 +65,10 @@ class Deck:
         self._jobs: dict[str, JobState] = {}
         self._timer = scheduler.Timer()
         self._overruns = scheduler.Timer()
-        self._wake = asyncio.Event()
+        # The loop sleeps on `_woken` until `_sleeping_until`; only a due time
+        # earlier than that needs to wake it.
+        self._woken: asyncio.Future[None] | None = None
+        self._sleeping_until: float | None = None
         self._hurry = asyncio.Event()
         self.default_timeout_s = default_timeout_s
         self._threads = WorkerThreads(max_threads)
@@ -193,7 +197,8 @@ class Deck:
             log.info("scheduler stopping: %s", reason, extra={"action": "stopping"})
         self.running = False
         self.stopped_reason = reason
-        self._wake.set()
+        if self._woken is not None:
+            resolve(self._woken)
         self._publish_scheduler()
 
     def hurry_stop(self) -> None:
@@ -292,14 +297,28 @@ class Deck:
     # The timer loop ----------------------------------------------------------------
 
     async def _loop(self) -> None:
+        loop = asyncio.get_running_loop()
         while self.running:
-            self._wake.clear()
             now = self.clock.monotonic()
             for name, due in self._timer.pop_due(now):
                 self._on_tick(self._jobs[name], due, now)
             for name, _ in self._overruns.pop_due(now):
                 self._flag_overrun(self._jobs[name])
-            await self.clock.sleep_until(self._next_wake_up(), self._wake)
+            self._woken = loop.create_future()
+            self._sleeping_until = self._next_wake_up()
+            await self.clock.sleep_until(self._sleeping_until, self._woken)
+            self._woken = None
+
+    def _wake_if_sooner(self, moment: float | None) -> None:
+        """Wake the loop if `moment` comes before the time it sleeps until."""
+        if self._woken is None:
+            return  # not asleep: it looks at the timers before it sleeps again
+        if (
+            moment is None
+            or self._sleeping_until is None
+            or moment < self._sleeping_until
+        ):
+            resolve(self._woken)
 
     def _next_wake_up(self) -> float | None:
         times = [t for t in (self._timer.next_due(), self._overruns.next_due()) if t]
@@ -339,9 +358,12 @@ class Deck:
             extra={"action": "skip", "job": state.name},
         )
         at = wall_time_of(self.clock, due)
+        skip_id = self._new_id()
         self._writer.put_run(
-            RunRecord(
-                id=self._new_id(),
+            skip_id,
+            functools.partial(
+                RunRecord,
+                id=skip_id,
                 job_name=state.name,
                 trigger=Trigger.SCHEDULE.value,
                 started_at=at,
@@ -350,14 +372,15 @@ class Deck:
                 node=self.node,
                 outcome=Outcome.SKIPPED.value,
                 reason=reason,
-            )
+            ),
         )
         self._changed(state, persist=False)
 
     def _set_due(self, state: JobState, due: float | None) -> None:
         state.next_due = due
         self._timer.set(state.name, due)
-        self._wake.set()
+        if due is not None:
+            self._wake_if_sooner(due)
 
     def _schedule_first(self, state: JobState, last_at: datetime | None) -> None:
         """First due time in this process: the cadence carried over from the last
@@ -403,13 +426,12 @@ class Deck:
         state.running = run
         overrun_after = state.overrun_after_s()
         if overrun_after is not None:
-            self._overruns.set(state.name, run.started_monotonic + overrun_after)
-            self._wake.set()
-        self._writer.put_run(self._run_record(run))
+            flag_at = run.started_monotonic + overrun_after
+            self._overruns.set(state.name, flag_at)
+            self._wake_if_sooner(flag_at)
+        self._writer.put_run(run.id, functools.partial(self._run_record, run))
         self._changed(state, persist=False)
-        run.task = asyncio.create_task(
-            self._drive(state, run), name=f"run:{state.name}"
-        )
+        run.task = asyncio.create_task(self._drive(state, run))
         self._runs.add(run.task)
         run.task.add_done_callback(lambda task: self._run_task_done(state, run, task))
 
@@ -426,6 +448,7 @@ class Deck:
         self, state: JobState, run: Run, task: asyncio.Task[None]
     ) -> None:
         self._runs.discard(task)
+        run.task = None
         # A task cancelled before its first step never enters _drive, so the run
         # would stay `running` for ever: finish it here instead.
         if state.running is run:
@@ -443,7 +466,12 @@ class Deck:
         state.last_duration_ms = duration_ms
         state.last_outcome = result.outcome
         state.last_error = result.error if result.outcome.failed else None
-        self._writer.put_run(self._run_record(run, result, duration_ms))
+        run.result, run.duration_ms = result, duration_ms
+        if run.context is not None:
+            # Break the run → context → callback → run cycle, so that the run is
+            # freed by reference counting, not left for the garbage collector.
+            run.context._on_progress = None
+        self._writer.put_run(run.id, functools.partial(self._run_record, run))
         self._changed(state, persist=True)
         self._log_outcome(state, result)
 
@@ -523,12 +551,12 @@ class Deck:
         state.last_outcome = Outcome.INTERRUPTED
         state.last_error = run.error
         state.total_runs += 1
-        self._writer.put_job(state.record())
+        self._writer.put_job(state.name, state.record)
 
     def _changed(self, state: JobState, persist: bool) -> None:
         state.version += 1
         if persist:
-            self._writer.put_job(state.record())
+            self._writer.put_job(state.name, state.record)
         self._publish(state)
 
     def _publish(self, state: JobState) -> None:
@@ -580,9 +608,9 @@ class Deck:
             )
         )
 
-    def _run_record(
-        self, run: Run, result: RunResult | None = None, duration_ms: int | None = None
-    ) -> RunRecord:
+    def _run_record(self, run: Run) -> RunRecord:
+        """The run as stored: open while it runs, closed once it has a result."""
+        result, duration_ms = run.result, run.duration_ms
         finished = None
         if duration_ms is not None:
             finished = run.started_at + timedelta(milliseconds=duration_ms)
@@ -601,7 +629,6 @@ class Deck:
         )
 
     def _log_outcome(self, state: JobState, result: RunResult) -> None:
-        extra = {"action": "run_" + result.outcome.value, "job": state.name}
         if result.outcome.failed:
             log.error(
                 "job %s failed (%s): %s%s",
@@ -609,10 +636,15 @@ class Deck:
                 result.outcome.value,
                 result.error,
                 "\n" + result.traceback if result.traceback else "",
-                extra=extra,
+                extra={"action": "run_" + result.outcome.value, "job": state.name},
             )
-        else:
-            log.debug("job %s: %s", state.name, result.outcome.value, extra=extra)
+        elif log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "job %s: %s",
+                state.name,
+                result.outcome.value,
+                extra={"action": "run_" + result.outcome.value, "job": state.name},
+            )
 
 
 def _cancelled_result(run: Run) -> RunResult:

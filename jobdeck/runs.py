@@ -99,6 +99,8 @@ class Run:
     progress_message: str | None = None
     cancelled_by: str | None = None
     overrunning: bool = False
+    result: RunResult | None = None
+    duration_ms: int | None = None
 
 
 @dataclass(frozen=True)
@@ -116,8 +118,11 @@ async def execute(
     CancelledError when the run itself is being cancelled from outside."""
     deadline = asyncio.timeout(timeout_s)
     try:
-        async with deadline:
+        if timeout_s is None:
             value = await _call_body(job, context, threads)
+        else:
+            async with deadline:
+                value = await _call_body(job, context, threads)
     except asyncio.CancelledError:
         raise
     except BaseException as exc:

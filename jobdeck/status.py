@@ -60,6 +60,8 @@ class JobState:
     # Durations of the latest successful runs, to tell when a run lasts far longer
     # than usual; None until the first success, to keep idle jobs small.
     recent_ms: list[int] | None = None
+    # Their median, once there are a few: a run's usual duration.
+    usual_ms: int | None = None
     version: int = 0
 
     def note_success(self, duration_ms: int) -> None:
@@ -67,13 +69,9 @@ class JobState:
             self.recent_ms = []
         self.recent_ms.append(duration_ms)
         del self.recent_ms[:-RECENT_RUNS]
-
-    @property
-    def usual_ms(self) -> int | None:
-        """The median duration of the latest successful runs, once there are a few."""
-        if self.recent_ms is None or len(self.recent_ms) < 3:
-            return None
-        return sorted(self.recent_ms)[len(self.recent_ms) // 2]
+        if len(self.recent_ms) >= 3:
+            ordered = sorted(self.recent_ms)
+            self.usual_ms = ordered[len(ordered) // 2]
 
     def overrun_after_s(self) -> float | None:
         """How long a run may last before it is flagged as far longer than usual."""

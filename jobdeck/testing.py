@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+from jobdeck.clock import resolve
+
 
 class FakeClock:
     """A clock that moves only when told to, for testing timing rules.
@@ -16,8 +18,7 @@ class FakeClock:
     def __init__(self, start: datetime | None = None) -> None:
         self._monotonic = 1000.0
         self._wall = start or datetime(2027, 1, 4, 12, 0, tzinfo=UTC)
-        self._sleepers: list[tuple[float | None, asyncio.Event, asyncio.Future[None]]]
-        self._sleepers = []
+        self._sleepers: list[tuple[float | None, asyncio.Future[None]]] = []
 
     def monotonic(self) -> float:
         return self._monotonic
@@ -25,18 +26,16 @@ class FakeClock:
     def now(self) -> datetime:
         return self._wall
 
-    async def sleep_until(self, deadline: float | None, wake: asyncio.Event) -> None:
-        if wake.is_set() or (deadline is not None and deadline <= self._monotonic):
-            return
-        woken: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        entry = (deadline, wake, woken)
+    async def sleep_until(
+        self, deadline: float | None, woken: asyncio.Future[None]
+    ) -> None:
+        if deadline is not None and deadline <= self._monotonic:
+            resolve(woken)
+        entry = (deadline, woken)
         self._sleepers.append(entry)
-        waiter = asyncio.ensure_future(wake.wait())
-        waiter.add_done_callback(lambda _: _resolve(woken))
         try:
             await woken
         finally:
-            waiter.cancel()
             self._sleepers.remove(entry)
 
     async def advance(self, seconds: float, step: float = 0.25) -> None:
@@ -54,21 +53,12 @@ class FakeClock:
         self._wall += timedelta(seconds=seconds)
 
     def _wake_due(self) -> None:
-        for deadline, _, woken in self._sleepers:
-            if (
-                deadline is not None
-                and deadline <= self._monotonic
-                and not woken.done()
-            ):
-                woken.set_result(None)
+        for deadline, woken in list(self._sleepers):
+            if deadline is not None and deadline <= self._monotonic:
+                resolve(woken)
 
 
 async def settle(rounds: int = 20) -> None:
     """Let every ready task run until the loop is quiet."""
     for _ in range(rounds):
         await asyncio.sleep(0)
-
-
-def _resolve(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)

