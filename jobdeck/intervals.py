@@ -7,6 +7,7 @@ is ignored; anything else is refused with a message that says what is accepted.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from jobdeck.errors import InvalidInterval
@@ -31,6 +32,13 @@ def parse_interval(text: object) -> int:
     """Return the interval in whole seconds, or raise InvalidInterval."""
     if not isinstance(text, str):
         raise _refuse("it must be a text such as '5m'")
+    return _parse_text(text)
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_text(text: str) -> int:
+    # Cached: a deck registers many jobs with the same few interval texts.
+    # Refusals raise, and exceptions are not cached.
     body = text.strip(_ASCII_SPACE)
     if not body:
         raise _refuse("it is empty")

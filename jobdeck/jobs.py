@@ -8,8 +8,10 @@ cancellation.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
+import types
 import zlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -120,11 +122,15 @@ def _classify_body(
 
 
 def _is_async(body: JobBody) -> bool:
+    if isinstance(body, types.FunctionType):
+        return _code_shape(body.__code__)[0]
     call = getattr(body, "__call__", None)  # noqa: B004 - objects with async __call__
     return inspect.iscoroutinefunction(body) or inspect.iscoroutinefunction(call)
 
 
 def _takes_an_argument(body: JobBody) -> bool:
+    if isinstance(body, types.FunctionType):
+        return _code_shape(body.__code__)[1]
     try:
         parameters = inspect.signature(body).parameters.values()
     except (TypeError, ValueError):
@@ -135,3 +141,12 @@ def _takes_an_argument(body: JobBody) -> bool:
         inspect.Parameter.VAR_POSITIONAL,
     )
     return any(p.kind in positional for p in parameters)
+
+
+@functools.lru_cache(maxsize=1024)
+def _code_shape(code: types.CodeType) -> tuple[bool, bool]:
+    """(async, takes a positional argument) of a plain function's code. Many jobs
+    share one body; reading the code object is much cheaper than a signature."""
+    is_async = bool(code.co_flags & inspect.CO_COROUTINE)
+    takes = code.co_argcount > 0 or bool(code.co_flags & inspect.CO_VARARGS)
+    return is_async, takes

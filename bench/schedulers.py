@@ -1,0 +1,209 @@
+"""One scheduler scenario in this process: N jobs at a 1 s interval whose bodies only
+record when they started. Prints one JSON line of measurements.
+
+    python bench/schedulers.py --impl jobdeck --jobs 10000 --body async
+    python bench/schedulers.py --impl apscheduler --jobs 100000 --register-only
+
+Lateness is the start time the body records minus the time its tick was due. Both
+schedulers get the same spread of first runs over one second, so every later tick of
+job i is due at phase_i + k seconds, measured on the monotonic clock.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import math
+import os
+import resource
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+PAGE = os.sysconf("SC_PAGE_SIZE")
+FIRST_DELAY_S = 3.0
+
+
+def rss_bytes() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * PAGE
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+class Recorder:
+    """Start times by job index, kept as flat lists to stay cheap and small."""
+
+    def __init__(self) -> None:
+        self.jobs: list[int] = []
+        self.times: list[float] = []
+
+    def body(self, index: int, kind: str) -> Callable[..., Any]:
+        jobs, times, clock = self.jobs.append, self.times.append, time.monotonic
+
+        if kind == "async":
+
+            async def record_async() -> None:
+                times(clock())
+                jobs(index)
+
+            return record_async
+
+        def record_sync() -> None:
+            times(clock())
+            jobs(index)
+
+        return record_sync
+
+
+async def run_jobdeck(args: argparse.Namespace, recorder: Recorder) -> dict[str, Any]:
+    from jobdeck import Deck, MemoryStore, SqlStore, define_job
+
+    folder = tempfile.mkdtemp(prefix="jobdeck-bench-")
+    store = (
+        MemoryStore()
+        if os.environ.get("BENCH_MEMORY")
+        else SqlStore.sqlite_file(Path(folder) / "bench.sqlite3")
+    )
+    await store.open()
+    deck = Deck(store=store, node="bench")
+    gc.collect()
+    baseline = rss_bytes()
+
+    began = time.perf_counter()
+    for index in range(args.jobs):
+        deck.add(
+            define_job(
+                f"job-{index}",
+                "1s",
+                recorder.body(index, args.body),
+                first_delay_s=FIRST_DELAY_S,
+            )
+        )
+    await deck.start()
+    registered_s = time.perf_counter() - began
+
+    gc.collect()
+    per_job = (rss_bytes() - baseline) / args.jobs
+    phases = [deck.state(f"job-{i}").next_due or math.nan for i in range(args.jobs)]
+    if os.environ.get("BENCH_GC_FREEZE"):
+        gc.freeze()
+    stop = deck.stop
+    return {"registered_s": registered_s, "rss_per_job": per_job, "phases": phases,
+            "stop": stop}  # fmt: skip
+
+
+async def run_apscheduler(
+    args: argparse.Namespace, recorder: Recorder
+) -> dict[str, Any]:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    scheduler = AsyncIOScheduler()
+    gc.collect()
+    baseline = rss_bytes()
+
+    began = time.perf_counter()
+    wall, mono = datetime.now().astimezone(), time.monotonic()
+    phases = []
+    for index in range(args.jobs):
+        offset = FIRST_DELAY_S + index / args.jobs  # the same one-second spread
+        scheduler.add_job(
+            recorder.body(index, args.body),
+            "interval",
+            seconds=1,
+            next_run_time=wall + timedelta(seconds=offset),
+            id=f"job-{index}",
+        )
+        phases.append(mono + offset)
+    scheduler.start()
+    registered_s = time.perf_counter() - began
+
+    gc.collect()
+    per_job = (rss_bytes() - baseline) / args.jobs
+
+    async def stop() -> None:
+        scheduler.shutdown(wait=False)
+
+    return {"registered_s": registered_s, "rss_per_job": per_job, "phases": phases,
+            "stop": stop}  # fmt: skip
+
+
+def lateness_ms(recorder: Recorder, phases: list[float], since: float) -> list[float]:
+    found = []
+    for index, started in zip(recorder.jobs, recorder.times, strict=True):
+        if started < since:
+            continue
+        elapsed = started - phases[index]
+        found.append((elapsed - math.floor(elapsed + 0.01)) * 1000)
+    return found
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+async def scenario(args: argparse.Namespace) -> dict[str, Any]:
+    recorder = Recorder()
+    start = run_jobdeck if args.impl == "jobdeck" else run_apscheduler
+    setup = await start(args, recorder)
+    result: dict[str, Any] = {
+        "impl": args.impl, "jobs": args.jobs, "body": args.body,
+        "register_s": round(setup["registered_s"], 3),
+        "rss_per_job_b": round(setup["rss_per_job"]),
+    }  # fmt: skip
+    if args.register_only:
+        await setup["stop"]()
+        return result
+
+    await asyncio.sleep(FIRST_DELAY_S + args.warmup)
+    window_start, cpu_start = time.monotonic(), cpu_seconds()
+    await asyncio.sleep(args.seconds)
+    cpu = cpu_seconds() - cpu_start
+    window_end = time.monotonic()
+    await setup["stop"]()
+
+    late = [
+        v for v in lateness_ms(recorder, setup["phases"], window_start) if v is not None
+    ]
+    runs = sum(1 for t in recorder.times if window_start <= t < window_end)
+    result.update(
+        runs=runs,
+        expected_runs=args.jobs * args.seconds,
+        late_p50_ms=round(statistics.median(late), 3),
+        late_p99_ms=round(percentile(late, 0.99), 3),
+        late_max_ms=round(max(late), 3),
+        cpu_pct=round(100 * cpu / (window_end - window_start), 1),
+        cpu_us_per_run=round(1e6 * cpu / max(runs, 1), 2),
+    )
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--impl", choices=["jobdeck", "apscheduler"], required=True)
+    parser.add_argument("--jobs", type=int, default=1000)
+    parser.add_argument("--body", choices=["async", "sync"], default="async")
+    parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--warmup", type=float, default=3)
+    parser.add_argument("--register-only", action="store_true")
+    parser.add_argument("--uvloop", action="store_true")
+    args = parser.parse_args()
+    if args.uvloop:
+        import uvloop
+
+        uvloop.install()
+    print(json.dumps(asyncio.run(scenario(args))))
+
+
+if __name__ == "__main__":
+    main()
