@@ -466,6 +466,7 @@ class Deck:
         state.last_duration_ms = duration_ms
         state.last_outcome = result.outcome
         state.last_error = result.error if result.outcome.failed else None
+        state.last_summary = result.summary
         run.result, run.duration_ms = result, duration_ms
         if run.context is not None:
             # Break the run → context → callback → run cycle, so that the run is

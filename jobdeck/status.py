@@ -51,6 +51,7 @@ class JobState:
     last_duration_ms: int | None = None
     last_outcome: Outcome | None = None
     last_error: str | None = None
+    last_summary: str | None = None
     # Monotonic times: when the next scheduled run is due, and when the latest
     # scheduled run was due (the anchor of the job's cadence).
     next_due: float | None = None
@@ -142,6 +143,7 @@ class JobState:
             "last_duration_ms": self.last_duration_ms,
             "last_outcome": self.last_outcome.value if self.last_outcome else None,
             "last_error": self.last_error,
+            "last_summary": self.last_summary,
             "next_run_at": iso(next_run),
             "running_since": iso(running.started_at) if running else None,
             "running_trigger": running.trigger.value if running else None,

@@ -26,6 +26,7 @@ class JobRecord:
     last_outcome: str | None = None
     last_error: str | None = None
     last_scheduled_at: datetime | None = None
+    last_summary: str | None = None
 
 
 @dataclass(frozen=True)

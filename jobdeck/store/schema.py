@@ -53,6 +53,7 @@ jobs = sa.Table(
     sa.Column("last_outcome", sa.String(16)),
     sa.Column("last_error", sa.Text),
     sa.Column("last_scheduled_at", UtcTime),
+    sa.Column("last_summary", sa.Text),
 )
 
 runs = sa.Table(

@@ -118,8 +118,10 @@ def test_the_dns_and_dhcp_jobs_report_what_the_real_files_hold(server: Server) -
         client.post("/api/jobs/dhcp-lease-sync/run")
         blocklist = latest_summary(client, "blocklist-refresh")
         leases = latest_summary(client, "dhcp-lease-sync")
+        shown = client.get("/api/jobs/blocklist-refresh").json()["last_summary"]
     now = datetime.now(UTC)
 
+    assert shown == blocklist  # the card shows what the latest run did
     domains, allows = expected_blocklist()
     assert number(r"^(\d+) lists", blocklist) == 3
     assert number(r"([\d,]+) domains blocked", blocklist) == domains

@@ -66,6 +66,10 @@ function showLastRun(card, job) {
   if (job.last_run_at) setTime(time, job.last_run_at, "past");
   else clearTime(time, "never");
   setText(field(card, "last_outcome"), outcomeText(job));
+  const summary = field(card, "last_summary");
+  setText(summary, job.last_summary ?? "");
+  summary.title = job.last_summary ?? "";
+  field(card, "last_summary_row").hidden = !job.last_summary;
 }
 
 function outcomeText(job) {
