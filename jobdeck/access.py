@@ -19,11 +19,12 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from jobdeck.errors import InvalidInput, NotSignedIn
 from jobdeck.store.base import Store
-from jobdeck.store.records import SessionRecord, UserRecord
+from jobdeck.store.records import SessionRecord, TokenRecord, UserRecord
 
 log = logging.getLogger("jobdeck.access")
 
 MIN_PASSWORD_LENGTH = 10
+TOKEN_PREFIX = "jdt_"
 SESSION_LIFETIME = timedelta(hours=12)
 
 _hasher = PasswordHasher()  # argon2id with the library's current parameters
@@ -42,12 +43,19 @@ class Principal:
 
     username: str
     role: Role
+    # What ends this principal's streams when it is signed out or revoked:
+    # a session's id, or `token:<id>`.
     session_id: str
-    csrf_token: str
+    # Sessions carry a CSRF token; API tokens need none (no browser sends them).
+    csrf_token: str | None
 
     @property
     def is_admin(self) -> bool:
         return self.role is Role.ADMIN
+
+    @property
+    def uses_token(self) -> bool:
+        return self.csrf_token is None
 
 
 class Accounts:
@@ -112,6 +120,34 @@ class Accounts:
     async def sign_out(self, principal: Principal) -> None:
         await self.store.delete_session(principal.session_id)
 
+    async def create_token(
+        self, name: str, role: Role, created_by: str, expires_at: datetime | None
+    ) -> tuple[str, TokenRecord]:
+        """A new API token; the secret is returned here and never again."""
+        if expires_at is not None and expires_at <= _now():
+            raise InvalidInput("expires_at is in the past")
+        secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        token = TokenRecord(
+            id=secrets.token_hex(8),
+            name=name,
+            role=Role(role).value,
+            secret_hash=_digest(secret),
+            created_by=created_by,
+            created_at=_now(),
+            expires_at=expires_at,
+        )
+        await self.store.add_token(token)
+        log.info("token %s created by %s", name, created_by, extra={"action": "token"})
+        return secret, token
+
+    async def principal_for_token(self, secret: str) -> Principal:
+        token = await self.store.token_by_hash(_digest(secret))
+        if token is None:
+            raise NotSignedIn("unknown or revoked API token")
+        if token.expires_at is not None and token.expires_at <= _now():
+            raise NotSignedIn("the API token has expired")
+        return Principal(token.name, Role(token.role), f"token:{token.id}", None)
+
 
 def _verify(hasher: PasswordHasher, stored_hash: str, password: str) -> bool:
     try:
@@ -120,8 +156,11 @@ def _verify(hasher: PasswordHasher, stored_hash: str, password: str) -> bool:
         return False
 
 
-def _session_id(secret: str) -> str:
+def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+_session_id = _digest
 
 
 def _now() -> datetime:

@@ -7,6 +7,7 @@ from jobdeck.store.records import (
     JobRecord,
     RunRecord,
     SessionRecord,
+    TokenRecord,
     UserRecord,
 )
 from jobdeck.store.sql import SqlStore
@@ -19,5 +20,6 @@ __all__ = [
     "SessionRecord",
     "SqlStore",
     "Store",
+    "TokenRecord",
     "UserRecord",
 ]

@@ -16,6 +16,7 @@ from jobdeck.store.records import (
     JobRecord,
     RunRecord,
     SessionRecord,
+    TokenRecord,
     UserRecord,
 )
 
@@ -83,6 +84,20 @@ class Store(ABC):
     @abstractmethod
     async def list_users(self) -> list[UserRecord]:
         """Every user, by name."""
+
+    @abstractmethod
+    async def add_token(self, token: TokenRecord) -> None: ...
+
+    @abstractmethod
+    async def token_by_hash(self, secret_hash: str) -> TokenRecord | None: ...
+
+    @abstractmethod
+    async def list_tokens(self) -> list[TokenRecord]:
+        """Every token, oldest first."""
+
+    @abstractmethod
+    async def delete_token(self, token_id: str) -> bool:
+        """Revoke a token; False if there was none with that id."""
 
     @abstractmethod
     async def add_session(self, session: SessionRecord) -> None: ...

@@ -13,6 +13,7 @@ from jobdeck.store.records import (
     JobRecord,
     RunRecord,
     SessionRecord,
+    TokenRecord,
     UserRecord,
 )
 
@@ -24,6 +25,7 @@ class MemoryStore(Store):
         self.audit: list[AuditEntry] = []
         self.users: dict[str, UserRecord] = {}
         self.sessions: dict[str, SessionRecord] = {}
+        self.tokens: dict[str, TokenRecord] = {}
         self.failing: Exception | None = None
 
     async def open(self) -> None:
@@ -105,6 +107,19 @@ class MemoryStore(Store):
 
     async def list_users(self) -> list[UserRecord]:
         return sorted(self.users.values(), key=lambda user: user.username)
+
+    async def add_token(self, token: TokenRecord) -> None:
+        self.tokens[token.id] = token
+
+    async def token_by_hash(self, secret_hash: str) -> TokenRecord | None:
+        found = [t for t in self.tokens.values() if t.secret_hash == secret_hash]
+        return found[0] if found else None
+
+    async def list_tokens(self) -> list[TokenRecord]:
+        return sorted(self.tokens.values(), key=lambda token: token.created_at)
+
+    async def delete_token(self, token_id: str) -> bool:
+        return self.tokens.pop(token_id, None) is not None
 
     async def add_session(self, session: SessionRecord) -> None:
         self.sessions[session.id] = session

@@ -91,6 +91,19 @@ class SessionRecord:
     expires_at: datetime
 
 
+@dataclass(frozen=True)
+class TokenRecord:
+    """An API token. The secret itself is shown once and never stored."""
+
+    id: str
+    name: str
+    role: str
+    secret_hash: str
+    created_by: str
+    created_at: datetime
+    expires_at: datetime | None = None
+
+
 def as_row(record: Any) -> dict[str, Any]:
     """A record as a column → value dict; shallow, unlike dataclasses.asdict,
     which deep-copies every value and costs more than the write itself."""

@@ -27,6 +27,7 @@ from jobdeck.store.records import (
     JobRecord,
     RunRecord,
     SessionRecord,
+    TokenRecord,
     UserRecord,
     as_row,
 )
@@ -200,6 +201,34 @@ class SqlStore(Store):
         async with self.engine.connect() as connection:
             rows = await connection.execute(query)
             return [UserRecord(**row._asdict()) for row in rows]
+
+    @_wrap_errors
+    async def add_token(self, token: TokenRecord) -> None:
+        async with self._transaction() as connection:
+            await connection.execute(sa.insert(schema.tokens), [as_row(token)])
+
+    @_wrap_errors
+    async def token_by_hash(self, secret_hash: str) -> TokenRecord | None:
+        query = sa.select(schema.tokens).where(
+            schema.tokens.c.secret_hash == secret_hash
+        )
+        async with self.engine.connect() as connection:
+            row = (await connection.execute(query)).first()
+        return TokenRecord(**row._asdict()) if row else None
+
+    @_wrap_errors
+    async def list_tokens(self) -> list[TokenRecord]:
+        query = sa.select(schema.tokens).order_by(schema.tokens.c.created_at)
+        async with self.engine.connect() as connection:
+            rows = await connection.execute(query)
+            return [TokenRecord(**row._asdict()) for row in rows]
+
+    @_wrap_errors
+    async def delete_token(self, token_id: str) -> bool:
+        statement = sa.delete(schema.tokens).where(schema.tokens.c.id == token_id)
+        async with self._transaction() as connection:
+            result = await connection.execute(statement)
+        return bool(result.rowcount)
 
     @_wrap_errors
     async def add_session(self, session: SessionRecord) -> None:

@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
 from jobdeck.access import Role
 from jobdeck.deck import Actor, Deck
+from jobdeck.errors import InvalidInput, JobNotFound
 from jobdeck.status import iso
-from jobdeck.store.records import RunRecord
-from jobdeck.web.auth import SESSION_COOKIE, Admin, Controller, Viewer, accounts_of
+from jobdeck.store.records import AuditEntry, RunRecord, TokenRecord
+from jobdeck.web.auth import (
+    SESSION_COOKIE,
+    Admin,
+    Controller,
+    Viewer,
+    accounts_of,
+    viewer,
+)
 
-router = APIRouter()
+# Every route of `router` needs a signed-in principal: the check sits on the router,
+# so a new route cannot forget it. Public routes, few and on purpose, are on `public`.
+router = APIRouter(dependencies=[Depends(viewer)])
+public = APIRouter()
 
 
 class SignIn(BaseModel):
@@ -25,6 +37,12 @@ class NewUser(BaseModel):
     username: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.@-]+$")
     password: str = Field(max_length=1024)
     role: Role
+
+
+class NewToken(BaseModel):
+    name: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.@-]+$")
+    role: Role
+    expires_at: datetime | None = None
 
 
 class IntervalChange(BaseModel):
@@ -43,7 +61,7 @@ def actor(request: Request, principal: Controller) -> Actor:
     return Actor(principal.username, client)
 
 
-@router.post("/api/session")
+@public.post("/api/session")
 async def sign_in(body: SignIn, request: Request, response: Response) -> dict[str, Any]:
     secret, principal = await accounts_of(request).sign_in(body.username, body.password)
     response.set_cookie(
@@ -62,6 +80,8 @@ async def sign_in(body: SignIn, request: Request, response: Response) -> dict[st
 
 @router.delete("/api/session", status_code=204)
 async def sign_out(request: Request, principal: Controller) -> Response:
+    if principal.uses_token:
+        raise InvalidInput("an API token is revoked with DELETE /api/tokens/{id}")
     await accounts_of(request).sign_out(principal)
     deck_of(request).hub.close_owner(principal.session_id)
     response = Response(status_code=204)
@@ -146,10 +166,74 @@ async def add_user(body: NewUser, request: Request, _: Controller) -> dict[str, 
     return {"user": {"username": body.username, "role": body.role.value}}
 
 
-@router.get("/healthz")
+@router.get("/api/tokens")
+async def list_tokens(request: Request, _: Admin) -> dict[str, Any]:
+    tokens = await accounts_of(request).store.list_tokens()
+    return {"tokens": [_token_object(token) for token in tokens]}
+
+
+@router.post("/api/tokens", status_code=201)
+async def create_token(
+    body: NewToken, request: Request, who: Controller
+) -> dict[str, Any]:
+    expires_at = body.expires_at
+    if expires_at is not None and expires_at.tzinfo is None:
+        raise InvalidInput("expires_at needs a time zone, e.g. 2027-01-01T00:00:00Z")
+    secret, token = await accounts_of(request).create_token(
+        body.name, body.role, who.username, expires_at
+    )
+    return {"token": _token_object(token), "secret": secret}
+
+
+@router.delete("/api/tokens/{token_id}", status_code=204)
+async def revoke_token(token_id: str, request: Request, who: Controller) -> Response:
+    if not await accounts_of(request).store.delete_token(token_id):
+        raise JobNotFound(f"no token with id {token_id!r:.40}")
+    deck_of(request).hub.close_owner(f"token:{token_id}")
+    return Response(status_code=204)
+
+
+@router.get("/api/audit")
+async def list_audit(
+    request: Request,
+    _: Viewer,
+    limit: int = 50,
+    offset: int = 0,
+    job: str | None = None,
+) -> dict[str, Any]:
+    limit = max(1, min(limit, 500))
+    entries = await deck_of(request).store.list_audit(limit, max(0, offset), job)
+    return {"entries": [_audit_object(e) for e in entries], "limit": limit}
+
+
+@public.get("/healthz")
 async def health(request: Request) -> dict[str, Any]:
     deck = deck_of(request)
     return {"status": "ok", "scheduler_running": deck.running}
+
+
+def _token_object(token: TokenRecord) -> dict[str, Any]:
+    return {
+        "id": token.id,
+        "name": token.name,
+        "role": token.role,
+        "created_by": token.created_by,
+        "created_at": iso(token.created_at),
+        "expires_at": iso(token.expires_at),
+    }
+
+
+def _audit_object(entry: AuditEntry) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "at": iso(entry.at),
+        "actor": entry.actor,
+        "action": entry.action,
+        "job": entry.job_name,
+        "before": entry.before,
+        "after": entry.after,
+        "client": entry.client,
+    }
 
 
 def _run_object(run: RunRecord) -> dict[str, Any]:

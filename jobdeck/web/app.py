@@ -42,6 +42,7 @@ def create_app(
     install_error_handlers(app)
     # The stream's fixed path must come before `/api/jobs/{name}` would match it.
     app.include_router(stream.router)
+    app.include_router(api.public)
     app.include_router(api.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -25,10 +25,14 @@ def accounts_of(request: Request) -> Accounts:
 
 
 async def viewer(request: Request) -> Principal:
-    secret = request.cookies.get(SESSION_COOKIE)
-    if not secret:
+    """The principal behind a Bearer token or, failing that, the session cookie."""
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and credentials:
+        principal = await accounts_of(request).principal_for_token(credentials.strip())
+    elif secret := request.cookies.get(SESSION_COOKIE):
+        principal = await accounts_of(request).principal_for(secret)
+    else:
         raise NotSignedIn("sign in first")
-    principal = await accounts_of(request).principal_for(secret)
     request.state.principal = principal
     return principal
 
@@ -47,6 +51,8 @@ async def controller(
 
 
 def check_csrf(request: Request, principal: Principal) -> None:
+    if principal.csrf_token is None:
+        return  # a Bearer token: no browser attaches it by itself
     sent = request.headers.get(CSRF_HEADER, "")
     if not hmac.compare_digest(sent.encode(), principal.csrf_token.encode()):
         raise AccessDenied("missing or wrong CSRF token")

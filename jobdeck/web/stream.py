@@ -10,14 +10,14 @@ from __future__ import annotations
 import random
 from collections.abc import AsyncIterator
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.sse import EventSourceResponse
 
 from jobdeck.deck import Deck
 from jobdeck.events import Subscriber, encode_frame
-from jobdeck.web.auth import Viewer
+from jobdeck.web.auth import Viewer, viewer
 
-router = APIRouter()
+router = APIRouter(dependencies=[Depends(viewer)])
 
 HEARTBEAT_S = 15.0
 HEADERS = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -58,6 +59,15 @@ async def signed_in(client: httpx.AsyncClient, user: str, password: str) -> str:
     )
     assert answer.status_code == 200, answer.text
     return str(answer.json()["csrf_token"])
+
+
+@pytest.fixture
+async def anonymous_too(deck: Deck) -> AsyncIterator[httpx.AsyncClient]:
+    """A second client, with no cookie of its own."""
+    app = create_app(deck, Accounts(deck.store, CHEAP))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
+        yield client
 
 
 @pytest.fixture
@@ -326,3 +336,77 @@ async def test_an_admin_adds_users_and_a_viewer_may_not(
         headers={"X-CSRF-Token": token},
     )
     assert answer.status_code == 403
+
+
+async def make_token(
+    admin: httpx.AsyncClient, role: str = "admin", **more: object
+) -> dict[str, Any]:
+    answer = await admin.post("/api/tokens", json={"name": "ci", "role": role, **more})
+    assert answer.status_code == 201, answer.text
+    return dict(answer.json())
+
+
+async def test_a_token_is_shown_once_and_works_as_bearer_without_csrf(
+    admin: httpx.AsyncClient, anonymous_too: httpx.AsyncClient
+) -> None:
+    created = await make_token(admin)
+    listed = (await admin.get("/api/tokens")).json()["tokens"]
+    bearer = {"Authorization": f"Bearer {created['secret']}"}
+
+    paused = await anonymous_too.post("/api/jobs/probe/pause", headers=bearer)
+
+    assert created["secret"].startswith("jdt_")
+    assert created["secret"] not in str(listed)
+    assert listed[0]["name"] == "ci"
+    assert paused.status_code == 200
+    assert paused.json()["job"]["paused_by"] == "ci"
+
+
+async def test_a_viewer_token_reads_but_cannot_control(
+    admin: httpx.AsyncClient, anonymous_too: httpx.AsyncClient
+) -> None:
+    secret = (await make_token(admin, "viewer"))["secret"]
+    bearer = {"Authorization": f"Bearer {secret}"}
+
+    assert (await anonymous_too.get("/api/jobs", headers=bearer)).status_code == 200
+    answer = await anonymous_too.post("/api/jobs/probe/run", headers=bearer)
+    assert answer.status_code == 403
+
+
+async def test_revoked_expired_and_unknown_tokens_are_401(
+    admin: httpx.AsyncClient, anonymous_too: httpx.AsyncClient, deck: Deck
+) -> None:
+    created = await make_token(admin)
+    bearer = {"Authorization": f"Bearer {created['secret']}"}
+    assert (await anonymous_too.get("/api/jobs", headers=bearer)).status_code == 200
+
+    revoked = await admin.delete(f"/api/tokens/{created['token']['id']}")
+    after = await anonymous_too.get("/api/jobs", headers=bearer)
+    unknown = await anonymous_too.get(
+        "/api/jobs", headers={"Authorization": "Bearer jdt_nope"}
+    )
+    past = await admin.post(
+        "/api/tokens",
+        json={"name": "old", "role": "admin", "expires_at": "2020-01-01T00:00:00Z"},
+    )
+
+    assert revoked.status_code == 204
+    assert after.status_code == unknown.status_code == 401
+    assert past.status_code == 422
+
+
+async def test_the_audit_log_records_who_what_and_before_after(
+    admin: httpx.AsyncClient, deck: Deck
+) -> None:
+    await admin.post("/api/jobs/probe/pause")
+    await admin.put("/api/jobs/probe/interval", json={"interval": "5m"})
+    await deck.flush()
+
+    entries = (await admin.get("/api/audit?job=probe")).json()["entries"]
+
+    assert [e["action"] for e in entries] == ["interval", "pause"]
+    interval, pause = entries
+    assert (interval["actor"], interval["client"]) == ("admin", "127.0.0.1")
+    assert interval["before"]["interval"] == 3600
+    assert interval["after"]["interval"] == 300
+    assert (pause["before"]["paused"], pause["after"]["paused"]) == (False, True)

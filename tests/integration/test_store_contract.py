@@ -18,6 +18,7 @@ from jobdeck.store import (
     SessionRecord,
     SqlStore,
     Store,
+    TokenRecord,
     UserRecord,
     schema,
 )
@@ -164,3 +165,16 @@ async def test_user_names_are_unique_and_listed_in_order(store: Store) -> None:
     with pytest.raises(InvalidInput, match="already exists"):
         await store.add_user(UserRecord("ann", "other", "viewer", T0))
     assert [u.username for u in await store.list_users()] == ["ann", "zoe"]
+
+
+async def test_tokens_are_found_by_their_hash_and_revoked(store: Store) -> None:
+    expires = T0 + timedelta(days=1)
+    token = TokenRecord("t1", "ci", "viewer", "hash-1", "ann", T0, expires)
+    await store.add_token(token)
+
+    assert await store.token_by_hash("hash-1") == token
+    assert await store.token_by_hash("other") is None
+    assert await store.list_tokens() == [token]
+    assert await store.delete_token("t1") is True
+    assert await store.delete_token("t1") is False
+    assert await store.token_by_hash("hash-1") is None
