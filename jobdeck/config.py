@@ -38,6 +38,7 @@ class Settings:
     db_url: str | None = None
     admin_password: str | None = field(default=None, repr=False)
     shutdown_grace_s: float = 10.0
+    heartbeat_s: float = 15.0
     stock_enabled: bool = True
     stock: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     jobs: tuple[Job, ...] = ()
@@ -93,6 +94,8 @@ def _apply_file(settings: Settings, path: Path) -> Settings:
     server = dict(document.get("server", {}))
     if "shutdown_grace" in server:
         server["shutdown_grace_s"] = parse_interval(server.pop("shutdown_grace"))
+    if "heartbeat" in server:
+        server["heartbeat_s"] = parse_interval(server.pop("heartbeat"))
     if "db" in server:
         server["db_url"] = server.pop("db")
     stock = dict(document.get("stock", {}))

@@ -61,7 +61,9 @@ def build_app(settings: Settings) -> FastAPI:
                 await deck.stop(settings.shutdown_grace_s)
                 await store.close()
 
-    return create_app(deck, accounts, lifespan=lifespan)
+    app = create_app(deck, accounts, lifespan=lifespan)
+    app.state.heartbeat_s = settings.heartbeat_s
+    return app
 
 
 def serve(settings: Settings) -> None:

@@ -8,12 +8,13 @@ away is noticed at its next write, at the latest at the next heartbeat.
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.sse import EventSourceResponse
 
 from jobdeck.deck import Deck
+from jobdeck.errors import NotSignedIn
 from jobdeck.events import Subscriber, encode_frame
 from jobdeck.web.auth import Viewer, viewer
 
@@ -37,13 +38,15 @@ async def job_events(request: Request, principal: Viewer) -> EventSourceResponse
     opening = _retry_hint() + encode_frame(
         deck.hub.last_id, "snapshot", deck.snapshot()
     )
-    return EventSourceResponse(
-        _frames(subscriber, opening, heartbeat_s), headers=HEADERS
-    )
+    frames = _frames(subscriber, opening, heartbeat_s, lambda: _signed_in(request))
+    return EventSourceResponse(frames, headers=HEADERS)
 
 
 async def _frames(
-    subscriber: Subscriber, opening: bytes, heartbeat_s: float
+    subscriber: Subscriber,
+    opening: bytes,
+    heartbeat_s: float,
+    still_signed_in: Callable[[], Awaitable[bool]],
 ) -> AsyncIterator[bytes]:
     try:
         yield opening
@@ -51,9 +54,24 @@ async def _frames(
             frames = await subscriber.next_frames(timeout=heartbeat_s)
             if frames is None:
                 return
-            yield frames or b": ping\n\n"
+            if frames:
+                yield frames
+            elif await still_signed_in():
+                yield b": ping\n\n"
+            else:
+                return  # expired or revoked: the client's reconnect gets a 401
     finally:
         subscriber.close()
+
+
+async def _signed_in(request: Request) -> bool:
+    """Checked at every heartbeat, so an expired session or token ends its stream
+    within one heartbeat even when nothing else closes it."""
+    try:
+        await viewer(request)
+    except NotSignedIn:
+        return False
+    return True
 
 
 def _retry_hint() -> bytes:
