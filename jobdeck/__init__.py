@@ -16,6 +16,7 @@ from jobdeck.errors import (
     JobNotFound,
     NotSignedIn,
     StoreError,
+    TooManyAttempts,
 )
 from jobdeck.intervals import format_interval, parse_interval
 from jobdeck.jobs import Job, Scope, define_job
@@ -48,6 +49,7 @@ __all__ = [
     "Store",
     "StoreError",
     "SystemClock",
+    "TooManyAttempts",
     "Trigger",
     "create_app",
     "define_job",

@@ -17,9 +17,10 @@ from enum import StrEnum
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from jobdeck.errors import InvalidInput, NotSignedIn
+from jobdeck.errors import InvalidInput, NotSignedIn, TooManyAttempts
 from jobdeck.store.base import Store
 from jobdeck.store.records import SessionRecord, TokenRecord, UserRecord
+from jobdeck.throttle import SignInThrottle
 
 log = logging.getLogger("jobdeck.access")
 
@@ -64,6 +65,18 @@ class Accounts:
         pass a cheaper one."""
         self.store = store
         self.hasher = hasher or _hasher
+        self._account_throttle = SignInThrottle(free_failures=5)
+        self._client_throttle = SignInThrottle(free_failures=20)
+
+    def _refuse_if_throttled(self, keys: list[str]) -> None:
+        wait = max(
+            self._account_throttle.retry_after_s(keys[0]),
+            self._client_throttle.retry_after_s(keys[1]),
+        )
+        if wait:
+            raise TooManyAttempts(
+                f"too many failed sign-ins; try again in {wait} s", wait
+            )
 
     async def ensure_first_admin(self, password: str | None) -> str | None:
         """Create `admin` when there are no users; return the password if generated."""
@@ -86,13 +99,26 @@ class Accounts:
             UserRecord(username, password_hash, Role(role).value, _now())
         )
 
-    async def sign_in(self, username: str, password: str) -> tuple[str, Principal]:
+    async def sign_in(
+        self, username: str, password: str, client: str | None = None
+    ) -> tuple[str, Principal]:
         """Check the password; return the new cookie secret and the principal."""
+        keys = [f"user:{username}", f"client:{client}"]
+        self._refuse_if_throttled(keys)
         user = await self.store.get_user(username)
         stored = user.password_hash if user else _DUMMY_HASH
         verified = await asyncio.to_thread(_verify, self.hasher, stored, password)
         if not verified or user is None:
+            self._account_throttle.failed(keys[0])
+            self._client_throttle.failed(keys[1])
+            log.warning(
+                "failed sign-in for %r from %s",
+                username[:64],
+                client,
+                extra={"action": "sign_in_failed"},
+            )
             raise NotSignedIn("wrong username or password")
+        self._account_throttle.succeeded(keys[0])
 
         secret = secrets.token_urlsafe(32)
         record = SessionRecord(

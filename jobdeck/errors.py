@@ -3,10 +3,12 @@
 JobdeckError
 ├── InvalidInterval      an interval text the grammar refuses
 ├── InvalidJob           a job definition that cannot be registered
-├── JobNotFound          no job of that name
+├── InvalidInput         any other value a caller sent that cannot be used
+├── JobNotFound          no job (or token) of that name
 ├── JobConflict          the control cannot apply now (e.g. already running)
 ├── AccessDenied         signed in, but without the right
 ├── NotSignedIn          no valid session or token
+├── TooManyAttempts      sign-ins refused for a while after failures
 └── StoreError           the database failed; the driver error is the cause
 """
 
@@ -45,6 +47,14 @@ class AccessDenied(JobdeckError):
 
 class NotSignedIn(JobdeckError):
     code = "unauthorized"
+
+
+class TooManyAttempts(JobdeckError):
+    code = "too_many_attempts"
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 class StoreError(JobdeckError):

@@ -63,7 +63,10 @@ def actor(request: Request, principal: Controller) -> Actor:
 
 @public.post("/api/session")
 async def sign_in(body: SignIn, request: Request, response: Response) -> dict[str, Any]:
-    secret, principal = await accounts_of(request).sign_in(body.username, body.password)
+    client = request.client.host if request.client else None
+    secret, principal = await accounts_of(request).sign_in(
+        body.username, body.password, client
+    )
     response.set_cookie(
         SESSION_COOKIE,
         secret,

@@ -23,6 +23,7 @@ STATUS_OF: dict[type[errors.JobdeckError], int] = {
     errors.JobConflict: 409,
     errors.AccessDenied: 403,
     errors.NotSignedIn: 401,
+    errors.TooManyAttempts: 429,
     errors.StoreError: 503,
 }
 
@@ -53,9 +54,12 @@ async def _jobdeck_error(request: Request, exc: Exception) -> JSONResponse:
         (code for kind, code in STATUS_OF.items() if isinstance(exc, kind)), 500
     )
     extra = {"field": "interval"} if isinstance(exc, errors.InvalidInterval) else {}
+    headers = None
+    if isinstance(exc, errors.TooManyAttempts):
+        headers = {"Retry-After": str(exc.retry_after_s)}
     if status >= 500:
         log.error("%s %s failed: %s", request.method, request.url.path, exc)
-    return error_response(status, exc.code, str(exc), extra=extra)
+    return error_response(status, exc.code, str(exc), headers, extra)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

@@ -410,3 +410,22 @@ async def test_the_audit_log_records_who_what_and_before_after(
     assert interval["before"]["interval"] == 3600
     assert interval["after"]["interval"] == 300
     assert (pause["before"]["paused"], pause["after"]["paused"]) == (False, True)
+
+
+async def test_repeated_failed_sign_ins_get_429_with_retry_after(
+    anonymous: httpx.AsyncClient,
+) -> None:
+    wrong = {"username": "admin", "password": "not the password"}
+    answers = [await anonymous.post("/api/session", json=wrong) for _ in range(6)]
+    right = await anonymous.post(
+        "/api/session", json={"username": "admin", "password": ADMIN_PASSWORD}
+    )
+    other = await anonymous.post(
+        "/api/session", json={"username": "vera", "password": "viewer password"}
+    )
+
+    assert [a.status_code for a in answers] == [401] * 5 + [429]
+    assert error_of(answers[5])["code"] == "too_many_attempts"
+    assert int(answers[5].headers["retry-after"]) >= 1
+    assert right.status_code == 429  # even the right password waits
+    assert other.status_code == 200  # another account from the same client

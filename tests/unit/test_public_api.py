@@ -7,7 +7,8 @@ EXPECTED = {
     "AccessDenied", "Accounts", "Actor", "Clock", "Deck", "InvalidInput",
     "InvalidInterval", "InvalidJob", "Job", "JobConflict", "JobNotFound",
     "JobdeckError", "MemoryStore", "NotSignedIn", "Outcome", "Role", "RunContext",
-    "Scope", "SqlStore", "Status", "Store", "StoreError", "SystemClock", "Trigger",
+    "Scope", "SqlStore", "Status", "Store", "StoreError", "SystemClock",
+    "TooManyAttempts", "Trigger",
     "create_app", "define_job", "format_interval", "parse_interval",
 }  # fmt: skip
 
