@@ -21,7 +21,7 @@ from typing import Any
 
 from jobdeck import scheduler
 from jobdeck.clock import Clock, SystemClock, resolve, wall_time_of
-from jobdeck.errors import InvalidJob, JobConflict, JobNotFound
+from jobdeck.errors import InvalidInput, InvalidJob, JobConflict, JobNotFound
 from jobdeck.events import SCHEDULER_SUBJECT, EventHub
 from jobdeck.intervals import parse_interval
 from jobdeck.jobs import Job, JobBody, define_job
@@ -47,6 +47,8 @@ class Actor:
 
 
 SYSTEM = Actor("system")
+# Who resumes a job whose pause had an end: audited as such.
+PAUSE_ENDED = Actor("system (the pause ended)")
 
 
 class Deck:
@@ -65,6 +67,7 @@ class Deck:
         self._jobs: dict[str, JobState] = {}
         self._timer = scheduler.Timer()
         self._overruns = scheduler.Timer()
+        self._pause_ends = scheduler.Timer()
         # The loop sleeps on `_woken` until `_sleeping_until`; only a due time
         # earlier than that needs to wake it.
         self._woken: asyncio.Future[None] | None = None
@@ -142,10 +145,45 @@ class Deck:
         return state
 
     def job_object(self, name: str) -> dict[str, Any]:
-        return self.state(name).job_object(self.clock, self.node)
+        return self._object(self.state(name))
 
     def job_objects(self) -> list[dict[str, Any]]:
-        return [s.job_object(self.clock, self.node) for s in self._jobs.values()]
+        return [self._object(state) for state in self._jobs.values()]
+
+    def _object(self, state: JobState) -> dict[str, Any]:
+        job = state.job_object(self.clock, self.node)
+        job["why_not_running"] = self._why_not_running(state, job)
+        return job
+
+    def _why_not_running(
+        self, state: JobState, job: dict[str, Any]
+    ) -> dict[str, str] | None:
+        """A plain-words answer for a job that is not running (SPEC §4)."""
+        if state.running is not None:
+            return None
+        reason, text = self._why_waiting(state, job)
+        if self.store_error is not None:
+            text += (
+                f"; the database is failing ({self.store_error}), so its history "
+                "is held in memory until it answers"
+            )
+        return {"reason": reason, "text": text}
+
+    def _why_waiting(self, state: JobState, job: dict[str, Any]) -> tuple[str, str]:
+        next_run = job["next_run_at"]
+        if not self.running:
+            return (
+                "scheduler_stopped",
+                f"the scheduler is stopped: {self.stopped_reason}",
+            )
+        if state.paused:
+            until = job["paused_until"] or "someone resumes it"
+            by = f"paused by {state.paused_by} since {job['paused_at']}"
+            return "paused", f"{by}, until {until}"
+        if state.last_skip_reason is not None:
+            skipped = f"its last tick was skipped ({state.last_skip_reason})"
+            return "skipped", f"{skipped}; the next is due at {next_run}"
+        return "waiting", f"waiting for its next tick, due at {next_run}"
 
     def scheduler_object(self) -> dict[str, Any]:
         return {
@@ -239,7 +277,7 @@ class Deck:
             raise JobConflict(f"job {name!r} is already running")
         self._start_run(state, Trigger.MANUAL, actor.name, None)
         self._audit(actor, "run", state, None, {"trigger": "manual"})
-        return state.job_object(self.clock, self.node)
+        return self._object(state)
 
     async def cancel(self, name: str, actor: Actor = SYSTEM) -> dict[str, Any]:
         """Stop the running run: an async body is cancelled, a thread body is told
@@ -254,25 +292,36 @@ class Deck:
         self._audit(
             actor, "cancel", state, {"running_since": iso(run.started_at)}, None
         )
-        return state.job_object(self.clock, self.node)
+        return self._object(state)
 
-    async def pause(self, name: str, actor: Actor = SYSTEM) -> dict[str, Any]:
+    async def pause(
+        self, name: str, actor: Actor = SYSTEM, until: datetime | None = None
+    ) -> dict[str, Any]:
+        """Pause scheduled runs; with `until`, the job resumes by itself then."""
         state = self.controlled_state(name)
+        if until is not None and until <= self.clock.now():
+            raise InvalidInput("the end of a pause must lie in the future")
         before = _controls(state)
-        if not state.paused:
-            state.paused = True
-            state.paused_by, state.paused_at = actor.name, self.clock.now()
-            self._set_due(state, None)
+        if not state.paused or until != state.paused_until:
+            if not state.paused:
+                state.paused = True
+                state.paused_by, state.paused_at = actor.name, self.clock.now()
+                self._set_due(state, None)
+            state.paused_until = until
+            self._set_pause_end(state)
             self._changed(state, persist=True)
         self._audit(actor, "pause", state, before, _controls(state))
-        return state.job_object(self.clock, self.node)
+        return self._object(state)
 
     async def resume(self, name: str, actor: Actor = SYSTEM) -> dict[str, Any]:
-        state = self.controlled_state(name)
+        return self._resume(self.controlled_state(name), actor)
+
+    def _resume(self, state: JobState, actor: Actor) -> dict[str, Any]:
         before = _controls(state)
         if state.paused:
             state.paused = False
             state.paused_by = state.paused_at = state.paused_until = None
+            self._pause_ends.set(state.name, None)
             now = self.clock.monotonic()
             due = scheduler.due_on_resume(
                 state.last_scheduled_due, state.interval_seconds, now
@@ -280,7 +329,17 @@ class Deck:
             self._set_due(state, due)
             self._changed(state, persist=True)
         self._audit(actor, "resume", state, before, _controls(state))
-        return state.job_object(self.clock, self.node)
+        return self._object(state)
+
+    def _set_pause_end(self, state: JobState) -> None:
+        """Arm (or disarm) the automatic resume at the pause's end."""
+        if state.paused_until is None:
+            self._pause_ends.set(state.name, None)
+            return
+        left = (state.paused_until - self.clock.now()).total_seconds()
+        ends = self.clock.monotonic() + max(0.0, left)
+        self._pause_ends.set(state.name, ends)
+        self._wake_if_sooner(ends)
 
     async def set_interval(
         self, name: str, interval: object, actor: Actor = SYSTEM
@@ -304,6 +363,8 @@ class Deck:
                 self._on_tick(self._jobs[name], due, now)
             for name, _ in self._overruns.pop_due(now):
                 self._flag_overrun(self._jobs[name])
+            for name, _ in self._pause_ends.pop_due(now):
+                self._resume(self._jobs[name], PAUSE_ENDED)
             self._woken = loop.create_future()
             self._sleeping_until = self._next_wake_up()
             await self.clock.sleep_until(self._sleeping_until, self._woken)
@@ -321,7 +382,8 @@ class Deck:
             resolve(self._woken)
 
     def _next_wake_up(self) -> float | None:
-        times = [t for t in (self._timer.next_due(), self._overruns.next_due()) if t]
+        timers = (self._timer, self._overruns, self._pause_ends)
+        times = [t for t in (timer.next_due() for timer in timers) if t is not None]
         return min(times, default=None)
 
     def _flag_overrun(self, state: JobState) -> None:
@@ -351,6 +413,7 @@ class Deck:
 
     def _skip(self, state: JobState, due: float, reason: str) -> None:
         state.skipped_count += 1
+        state.last_skip_reason = reason
         log.warning(
             "skipped a tick of %s: %s",
             state.name,
@@ -386,6 +449,7 @@ class Deck:
         """First due time in this process: the cadence carried over from the last
         scheduled start, once at most for ticks missed while the process was down."""
         if state.paused:
+            self._set_pause_end(state)
             return
         now = self.clock.monotonic()
         if last_at is None:
@@ -424,6 +488,7 @@ class Deck:
             on_progress=lambda f, m: self._on_progress(state, run, f, m),
         )
         state.running = run
+        state.last_skip_reason = None
         overrun_after = state.overrun_after_s()
         if overrun_after is not None:
             flag_at = run.started_monotonic + overrun_after
@@ -523,7 +588,7 @@ class Deck:
             self._set_due(state, due)
         self._changed(state, persist=True)
         self._audit(actor, action, state, before, _controls(state))
-        return state.job_object(self.clock, self.node)
+        return self._object(state)
 
     async def _restore(self) -> None:
         records = await self.store.load_jobs()
@@ -657,6 +722,7 @@ def _cancelled_result(run: Run) -> RunResult:
 def _controls(state: JobState) -> dict[str, Any]:
     return {
         "paused": state.paused,
+        "paused_until": iso(state.paused_until),
         "interval": state.interval_seconds,
         "interval_overridden": state.interval_override is not None,
     }

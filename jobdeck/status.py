@@ -58,6 +58,7 @@ class JobState:
     last_scheduled_due: float | None = None
     last_scheduled_at: datetime | None = None
     running: Run | None = None
+    last_skip_reason: str | None = None
     # Durations of the latest successful runs, to tell when a run lasts far longer
     # than usual; None until the first success, to keep idle jobs small.
     recent_ms: list[int] | None = None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from jobdeck.access import Role
 from jobdeck.deck import Actor, Deck
 from jobdeck.errors import InvalidInput, JobNotFound
+from jobdeck.intervals import parse_interval
 from jobdeck.status import iso
 from jobdeck.store.records import AuditEntry, RunRecord, TokenRecord
 from jobdeck.web.auth import (
@@ -37,6 +38,15 @@ class NewUser(BaseModel):
     username: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.@-]+$")
     password: str = Field(max_length=1024)
     role: Role
+
+
+class PauseRequest(BaseModel):
+    """Both optional: a pause without an end lasts until someone resumes."""
+
+    model_config = {"populate_by_name": True}
+
+    for_: Any = Field(default=None, alias="for", examples=["2h"])
+    until: datetime | None = None
 
 
 class NewToken(BaseModel):
@@ -128,8 +138,23 @@ async def cancel_run(name: str, request: Request, who: Controller) -> dict[str, 
 
 
 @router.post("/api/jobs/{name}/pause")
-async def pause_job(name: str, request: Request, who: Controller) -> dict[str, Any]:
-    return {"job": await deck_of(request).pause(name, actor(request, who))}
+async def pause_job(
+    name: str, request: Request, who: Controller, body: PauseRequest | None = None
+) -> dict[str, Any]:
+    until = _pause_end(body) if body is not None else None
+    return {"job": await deck_of(request).pause(name, actor(request, who), until)}
+
+
+def _pause_end(body: PauseRequest) -> datetime | None:
+    if body.for_ is not None and body.until is not None:
+        raise InvalidInput(
+            "give the pause's length ('for') or its end ('until'), not both"
+        )
+    if body.for_ is not None:
+        return datetime.now(UTC) + timedelta(seconds=parse_interval(body.for_))
+    if body.until is not None and body.until.tzinfo is None:
+        raise InvalidInput("until needs a time zone, e.g. 2027-01-01T00:00:00Z")
+    return body.until
 
 
 @router.post("/api/jobs/{name}/resume")

@@ -429,3 +429,21 @@ async def test_repeated_failed_sign_ins_get_429_with_retry_after(
     assert int(answers[5].headers["retry-after"]) >= 1
     assert right.status_code == 429  # even the right password waits
     assert other.status_code == 200  # another account from the same client
+
+
+async def test_a_pause_can_carry_its_length_or_its_end(
+    admin: httpx.AsyncClient,
+) -> None:
+    for_two_hours = await admin.post("/api/jobs/probe/pause", json={"for": "2h"})
+    past = await admin.post(
+        "/api/jobs/probe/pause", json={"until": "2020-01-01T00:00:00Z"}
+    )
+    both = await admin.post(
+        "/api/jobs/probe/pause", json={"for": "1h", "until": "2030-01-01T00:00:00Z"}
+    )
+    bad = await admin.post("/api/jobs/probe/pause", json={"for": "5M"})
+
+    job = for_two_hours.json()["job"]
+    assert job["paused"] is True and job["paused_until"] is not None
+    assert past.status_code == both.status_code == bad.status_code == 422
+    assert error_of(bad)["code"] == "invalid_interval"
