@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Protocol
 
 
@@ -48,9 +48,24 @@ class SystemClock:
                 timer.cancel()
 
 
-def wall_time_of(clock: Clock, monotonic_time: float) -> datetime:
-    """The wall-clock time at which a monotonic instant falls, as seen now."""
-    return clock.now() + timedelta(seconds=monotonic_time - clock.monotonic())
+class WallTimes:
+    """Wall-clock times of monotonic instants, stable from one reading to the next.
+
+    The offset between the two clocks is taken once and moved only when the wall
+    clock itself steps (by more than `step_s`), so an instant shown twice reads the
+    same to the millisecond, and displayed times still follow a changed wall clock.
+    """
+
+    def __init__(self, clock: Clock, step_s: float = 0.5) -> None:
+        self.clock = clock
+        self.step_s = step_s
+        self._offset: float | None = None
+
+    def of(self, monotonic_time: float) -> datetime:
+        offset = self.clock.now().timestamp() - self.clock.monotonic()
+        if self._offset is None or abs(offset - self._offset) > self.step_s:
+            self._offset = offset
+        return datetime.fromtimestamp(round(self._offset + monotonic_time, 3), UTC)
 
 
 def resolve(future: asyncio.Future[None]) -> None:

@@ -20,10 +20,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from jobdeck import scheduler
-from jobdeck.clock import Clock, SystemClock, resolve, wall_time_of
+from jobdeck.clock import Clock, SystemClock, WallTimes, resolve
 from jobdeck.errors import InvalidInput, InvalidJob, JobConflict, JobNotFound
 from jobdeck.events import SCHEDULER_SUBJECT, EventHub
-from jobdeck.intervals import parse_interval
+from jobdeck.intervals import format_interval, parse_interval
 from jobdeck.jobs import Job, JobBody, define_job
 from jobdeck.runs import Outcome, Run, RunContext, RunResult, Trigger, execute
 from jobdeck.status import JobState, iso
@@ -62,6 +62,7 @@ class Deck:
     ) -> None:
         self.store = store or MemoryStore()
         self.clock = clock or SystemClock()
+        self._walls = WallTimes(self.clock)
         self.node = node or socket.gethostname()
         self.hub = EventHub(self._render)
         self._jobs: dict[str, JobState] = {}
@@ -151,7 +152,7 @@ class Deck:
         return [self._object(state) for state in self._jobs.values()]
 
     def _object(self, state: JobState) -> dict[str, Any]:
-        job = state.job_object(self.clock, self.node)
+        job = state.job_object(self._walls.of, self.node)
         job["why_not_running"] = self._why_not_running(state, job)
         return job
 
@@ -349,6 +350,23 @@ class Deck:
         override = None if seconds == state.job.interval_seconds else seconds
         return self._apply_interval(state, override, actor, "interval")
 
+    def preview_interval(
+        self, name: str, interval: object, count: int = 3
+    ) -> dict[str, Any]:
+        """The canonical form of `interval` and the next runs it would give,
+        by the same rule as set_interval, changing nothing."""
+        state = self.state(name)
+        seconds = parse_interval(interval)
+        now = self.clock.monotonic()
+        first = scheduler.due_on_interval_change(state.last_scheduled_due, seconds, now)
+        runs = [self._walls.of(first + k * seconds) for k in range(count)]
+        return {
+            "interval": format_interval(seconds),
+            "interval_seconds": seconds,
+            "paused": state.paused,
+            "next_runs": [] if state.paused else [iso(at) for at in runs],
+        }
+
     async def reset_interval(self, name: str, actor: Actor = SYSTEM) -> dict[str, Any]:
         state = self.controlled_state(name)
         return self._apply_interval(state, None, actor, "interval_reset")
@@ -407,7 +425,7 @@ class Deck:
             )
         else:
             state.last_scheduled_due = due
-            state.last_scheduled_at = wall_time_of(self.clock, due)
+            state.last_scheduled_at = self._walls.of(due)
             self._start_run(state, Trigger.SCHEDULE, None, state.last_scheduled_at)
         self._set_due(state, scheduler.next_after(due, interval, now))
 
@@ -420,7 +438,7 @@ class Deck:
             reason,
             extra={"action": "skip", "job": state.name},
         )
-        at = wall_time_of(self.clock, due)
+        at = self._walls.of(due)
         skip_id = self._new_id()
         self._writer.put_run(
             skip_id,
@@ -533,6 +551,7 @@ class Deck:
         state.last_error = result.error if result.outcome.failed else None
         state.last_summary = result.summary
         run.result, run.duration_ms = result, duration_ms
+        state.note_run(duration_ms, result.outcome)
         if run.context is not None:
             # Break the run → context → callback → run cycle, so that the run is
             # freed by reference counting, not left for the garbage collector.
@@ -692,6 +711,8 @@ class Deck:
             outcome=result.outcome.value if result else None,
             summary=result.summary if result else None,
             error=result.error if result else None,
+            log=run.context.log_text() if run.context else None,
+            traceback=result.traceback if result else None,
         )
 
     def _log_outcome(self, state: JobState, result: RunResult) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +24,10 @@ from jobdeck.threads import WorkerThreads
 # (case BC-31): a hundred failing jobs still list in well under a megabyte.
 MESSAGE_LIMIT_BYTES = 8_192
 SUMMARY_LIMIT_BYTES = 1_024
+# A run keeps at most this much of its own log.
+LOG_LINES_KEPT = 200
+LOG_LINE_LIMIT_BYTES = 1_024
+LOG_LIMIT_BYTES = 32_768
 
 
 class Trigger(StrEnum):
@@ -46,8 +51,8 @@ class Outcome(StrEnum):
 class RunContext:
     """What a job body may use during its run."""
 
-    __slots__ = ("_cancelled", "_on_progress", "job_name", "run_id", "scheduled_for",
-                 "trigger")  # fmt: skip
+    __slots__ = ("_cancelled", "_log", "_on_progress", "job_name", "run_id",
+                 "scheduled_for", "trigger")  # fmt: skip
 
     def __init__(
         self,
@@ -62,8 +67,19 @@ class RunContext:
         self.trigger = trigger
         self.scheduled_for = scheduled_for
         self._on_progress = on_progress
+        self._log: RunLog | None = None
         # A plain flag: a thread body reads it, the event loop only ever sets it.
         self._cancelled = False
+
+    @property
+    def log(self) -> RunLog:
+        """The run's own log: `run.log.info("copied %d files", n)`."""
+        if self._log is None:
+            self._log = RunLog(self.job_name)
+        return self._log
+
+    def log_text(self) -> str | None:
+        return self._log.text() if self._log is not None else None
 
     @property
     def cancelled(self) -> bool:
@@ -80,6 +96,47 @@ class RunContext:
             message = cap_text(str(message), SUMMARY_LIMIT_BYTES)
         if self._on_progress is not None:
             self._on_progress(fraction, message)
+
+
+class RunLog:
+    """A run's own log: lines a job writes during its run, kept with the run
+    (bounded) and also passed to the `jobdeck.job.<name>` logger."""
+
+    __slots__ = ("_logger", "dropped", "lines", "size")
+
+    def __init__(self, job_name: str) -> None:
+        self._logger = logging.getLogger(f"jobdeck.job.{job_name}")
+        self.lines: list[str] = []
+        self.size = 0
+        self.dropped = 0
+
+    def info(self, message: str, *args: object) -> None:
+        self._keep(logging.INFO, message, args)
+
+    def warning(self, message: str, *args: object) -> None:
+        self._keep(logging.WARNING, message, args)
+
+    def error(self, message: str, *args: object) -> None:
+        self._keep(logging.ERROR, message, args)
+
+    def text(self) -> str | None:
+        if not self.lines:
+            return None
+        tail = f"\n…[{self.dropped} more lines dropped]" if self.dropped else ""
+        return "\n".join(self.lines) + tail
+
+    def _keep(self, level: int, message: str, args: tuple[object, ...]) -> None:
+        self._logger.log(level, message, *args)
+        try:
+            text = message % args if args else message
+        except (TypeError, ValueError):
+            text = f"{message} {args!r}"
+        line = cap_text(f"{logging.getLevelName(level)} {text}", LOG_LINE_LIMIT_BYTES)
+        if len(self.lines) >= LOG_LINES_KEPT or self.size > LOG_LIMIT_BYTES:
+            self.dropped += 1
+            return
+        self.lines.append(line)
+        self.size += len(line)
 
 
 @dataclass(slots=True)

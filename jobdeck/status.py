@@ -7,12 +7,12 @@ object of SPEC §5, the one shape the API, the event stream and the CLI all show
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from jobdeck.clock import Clock, wall_time_of
 from jobdeck.intervals import format_interval
 from jobdeck.jobs import Job
 from jobdeck.runs import Outcome, Run
@@ -23,6 +23,7 @@ PERSISTED = tuple(f.name for f in dataclasses.fields(JobRecord) if f.name != "na
 
 
 RECENT_RUNS = 9
+SPARKLINE_RUNS = 20
 OVERRUN_FACTOR = 5
 OVERRUN_FLOOR_S = 10.0
 
@@ -62,9 +63,17 @@ class JobState:
     # Durations of the latest successful runs, to tell when a run lasts far longer
     # than usual; None until the first success, to keep idle jobs small.
     recent_ms: list[int] | None = None
+    recent_runs: list[tuple[int, str]] | None = None
     # Their median, once there are a few: a run's usual duration.
     usual_ms: int | None = None
     version: int = 0
+
+    def note_run(self, duration_ms: int, outcome: Outcome) -> None:
+        """Keep the latest runs' durations and outcomes, for the sparkline."""
+        if self.recent_runs is None:
+            self.recent_runs = []
+        self.recent_runs.append((duration_ms, outcome.value))
+        del self.recent_runs[:-SPARKLINE_RUNS]
 
     def note_success(self, duration_ms: int) -> None:
         if self.recent_ms is None:
@@ -116,13 +125,15 @@ class JobState:
             values["last_outcome"] = self.last_outcome.value
         return JobRecord(name=self.name, **values)
 
-    def job_object(self, clock: Clock, node: str | None = None) -> dict[str, Any]:
+    def job_object(
+        self, wall: Callable[[float], datetime], node: str | None = None
+    ) -> dict[str, Any]:
         """The job object of SPEC §5."""
         job = self.job
         running = self.running
         next_run = None
         if self.next_due is not None and not self.paused:
-            next_run = wall_time_of(clock, self.next_due)
+            next_run = wall(self.next_due)
         return {
             "name": job.name,
             "category": job.category,
@@ -152,6 +163,10 @@ class JobState:
             "progress_message": running.progress_message if running else None,
             "overrunning": running.overrunning if running else False,
             "usual_duration_ms": self.usual_ms,
+            "recent_runs": [
+                {"duration_ms": ms, "outcome": outcome}
+                for ms, outcome in self.recent_runs or ()
+            ],
             "scope": job.scope.value,
             "node": node,
             "version": self.version,

@@ -1,4 +1,6 @@
 import os
+import secrets
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -36,3 +38,23 @@ def postgres_available() -> str | None:
                 f"CI is set but PostgreSQL is not reachable: {exc}"
             ) from exc
         return f"PostgreSQL not reachable at {plain}: {str(exc).splitlines()[0]}"
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A database of this test run's own, dropped at the end: runs of other
+    checkouts, at other schema versions, never meet it."""
+    import psycopg
+
+    reason = postgres_available()
+    if reason:
+        pytest.skip(reason)
+    plain = POSTGRES_URL.replace("postgresql+psycopg://", "postgresql://")
+    name = f"jobdeck_test_{os.getpid()}_{secrets.token_hex(4)}"
+    with psycopg.connect(plain, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with psycopg.connect(plain, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -45,6 +45,8 @@ class RunRecord:
     summary: str | None = None
     error: str | None = None
     reason: str | None = None
+    log: str | None = None
+    traceback: str | None = None
 
     def interrupted(self, finished_at: datetime, reason: str) -> RunRecord:
         """This run, closed as interrupted: its process ended before it did."""

@@ -71,6 +71,8 @@ runs = sa.Table(
     sa.Column("summary", sa.Text),
     sa.Column("error", sa.Text),
     sa.Column("reason", sa.Text),
+    sa.Column("log", sa.Text),
+    sa.Column("traceback", sa.Text),
     sa.Index("ix_runs_job_started", "job_name", "started_at"),
     sa.Index("ix_runs_unfinished", "finished_at"),
 )

@@ -98,7 +98,13 @@ async def sign_out(request: Request, principal: Controller) -> Response:
     await accounts_of(request).sign_out(principal)
     deck_of(request).hub.close_owner(principal.session_id)
     response = Response(status_code=204)
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(
+        SESSION_COOKIE,
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
     return response
 
 
@@ -114,17 +120,23 @@ async def show_job(name: str, request: Request, _: Viewer) -> dict[str, Any]:
 
 @router.get("/api/jobs/{name}/runs")
 async def list_runs(
-    name: str, request: Request, _: Viewer, limit: int = 50, offset: int = 0
+    name: str, request: Request, who: Viewer, limit: int = 50, offset: int = 0
 ) -> dict[str, Any]:
     deck = deck_of(request)
     deck.state(name)
-    limit = max(1, min(limit, 500))
-    runs = await deck.store.list_runs(name, limit, max(0, offset))
-    return {
-        "runs": [_run_object(run) for run in runs],
-        "limit": limit,
-        "offset": offset,
-    }
+    limit, offset = page_bounds(limit, offset)
+    runs = await deck.store.list_runs(name, limit, offset)
+    # Tracebacks can show paths and values from the server: admins only.
+    objects = [_run_object(run, with_traceback=who.is_admin) for run in runs]
+    return {"runs": objects, "limit": limit, "offset": offset}
+
+
+@router.get("/api/jobs/{name}/interval/preview")
+async def preview_interval(
+    name: str, interval: str, request: Request, _: Viewer
+) -> dict[str, Any]:
+    """What Save would do, without doing it: the canonical form and next runs."""
+    return deck_of(request).preview_interval(name, interval)
 
 
 @router.post("/api/jobs/{name}/run", status_code=202)
@@ -229,15 +241,21 @@ async def list_audit(
     offset: int = 0,
     job: str | None = None,
 ) -> dict[str, Any]:
-    limit = max(1, min(limit, 500))
-    entries = await deck_of(request).store.list_audit(limit, max(0, offset), job)
-    return {"entries": [_audit_object(e) for e in entries], "limit": limit}
+    limit, offset = page_bounds(limit, offset)
+    entries = await deck_of(request).store.list_audit(limit, offset, job)
+    objects = [_audit_object(entry) for entry in entries]
+    return {"entries": objects, "limit": limit, "offset": offset}
 
 
 @public.get("/healthz")
 async def health(request: Request) -> dict[str, Any]:
     deck = deck_of(request)
     return {"status": "ok", "scheduler_running": deck.running}
+
+
+def page_bounds(limit: int, offset: int) -> tuple[int, int]:
+    """A page of 1 to 500 items, from an offset of 0 to a billion."""
+    return max(1, min(limit, 500)), max(0, min(offset, 1_000_000_000))
 
 
 def _token_object(token: TokenRecord) -> dict[str, Any]:
@@ -264,7 +282,7 @@ def _audit_object(entry: AuditEntry) -> dict[str, Any]:
     }
 
 
-def _run_object(run: RunRecord) -> dict[str, Any]:
+def _run_object(run: RunRecord, with_traceback: bool) -> dict[str, Any]:
     return {
         "id": run.id,
         "job": run.job_name,
@@ -278,4 +296,6 @@ def _run_object(run: RunRecord) -> dict[str, Any]:
         "summary": run.summary,
         "error": run.error,
         "reason": run.reason,
+        "log": run.log,
+        "traceback": run.traceback if with_traceback else None,
     }

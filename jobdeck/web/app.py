@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, HTTPException
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -36,7 +37,15 @@ def create_app(
     lifespan: Callable[[FastAPI], Any] | None = None,
 ) -> FastAPI:
     """The console's routes over `deck`; the caller starts and stops the deck."""
-    app = FastAPI(title="jobdeck", version="0.1.0", lifespan=lifespan)
+    # The browsable /docs and /redoc pages load their scripts from a CDN, which the
+    # page's Content-Security-Policy forbids: only /openapi.json is served.
+    app = FastAPI(
+        title="jobdeck",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
     app.state.deck = deck
     app.state.accounts = accounts
     install_error_handlers(app)
@@ -46,8 +55,65 @@ def create_app(
     app.include_router(api.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(SecurityHeaders, headers=SECURITY_HEADERS)
     return app
+
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+class BodyLimit:
+    """Refuses request bodies over `max_bytes` with 413, whether announced by
+    Content-Length or streamed in chunks, before anything reads them whole."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope["headers"]).get(b"content-length", b"0")
+        if not length.isdigit() or int(length) > self.max_bytes:
+            await _too_large(self.max_bytes, send)
+            return
+
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                raise HTTPException(413, f"the body is over {self.max_bytes} bytes")
+            return message
+
+        await self.app(scope, counted, send)
+
+
+async def _too_large(max_bytes: int, send: Send) -> None:
+    body = json.dumps(
+        {
+            "error": {
+                "code": "too_large",
+                "message": f"the body is over {max_bytes} bytes",
+            }
+        }
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *SECURITY_HEADERS,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 class SecurityHeaders:

@@ -35,6 +35,9 @@ def error_response(
     headers: Mapping[str, str] | None = None,
     extra: dict[str, Any] | None = None,
 ) -> JSONResponse:
+    # A message may echo what the caller sent, lone surrogates included, which
+    # JSON cannot carry as UTF-8: they become "?".
+    message = message.encode("utf-8", errors="replace").decode("utf-8")
     return JSONResponse(
         {"error": {"code": code, "message": message, **(extra or {})}},
         status_code=status,
@@ -72,5 +75,11 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
-    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "error")
+    codes = {
+        400: "invalid_request",
+        404: "not_found",
+        405: "method_not_allowed",
+        413: "too_large",
+    }
+    code = codes.get(exc.status_code, "error")
     return error_response(exc.status_code, code, str(exc.detail), exc.headers)

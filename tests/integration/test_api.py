@@ -447,3 +447,37 @@ async def test_a_pause_can_carry_its_length_or_its_end(
     assert job["paused"] is True and job["paused_until"] is not None
     assert past.status_code == both.status_code == bad.status_code == 422
     assert error_of(bad)["code"] == "invalid_interval"
+
+
+async def test_hostile_inputs_get_4xx_json_never_500(admin: httpx.AsyncClient) -> None:
+    surrogate = await admin.put(
+        "/api/jobs/probe/interval",
+        content=b'{"interval": "\\ud800"}',
+        headers={"content-type": "application/json"},
+    )
+    huge_offset = await admin.get("/api/jobs/probe/runs?offset=9223372036854775808")
+    negative = await admin.get("/api/jobs/probe/runs?offset=-5")
+    big_body = await admin.put(
+        "/api/jobs/probe/interval", json={"interval": "5m", "pad": "x" * 100_000}
+    )
+    broken = await admin.put(
+        "/api/jobs/probe/interval",
+        content=b"\xff\xfe not json",
+        headers={"content-type": "application/json"},
+    )
+
+    assert surrogate.status_code == 422
+    assert "?" in error_of(surrogate)["message"]
+    assert huge_offset.status_code == 200 and huge_offset.json()["runs"] == []
+    assert negative.json()["offset"] == 0
+    assert big_body.status_code == 413
+    assert error_of(big_body)["code"] == "too_large"
+    assert broken.status_code in (400, 422)
+    assert "error" in broken.json()
+
+
+async def test_the_next_run_reads_the_same_twice(admin: httpx.AsyncClient) -> None:
+    first = (await admin.get("/api/jobs/probe")).json()
+    await asyncio.sleep(0.05)
+    second = (await admin.get("/api/jobs/probe")).json()
+    assert first["next_run_at"] == second["next_run_at"]

@@ -22,16 +22,12 @@ from jobdeck.store import (
     UserRecord,
     schema,
 )
-from tests.conftest import POSTGRES_URL, postgres_available
 
 T0 = datetime(2027, 3, 28, 0, 59, 59, 123000, tzinfo=UTC)
 
 
-async def _fresh_postgres() -> SqlStore:
-    reason = postgres_available()
-    if reason:
-        pytest.skip(reason)
-    store = SqlStore(POSTGRES_URL)
+async def _fresh_postgres(url: str) -> SqlStore:
+    store = SqlStore(url)
     await store.open()
     async with store.engine.begin() as connection:
         for table in reversed(schema.metadata.sorted_tables):
@@ -48,7 +44,7 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         backend = SqlStore.sqlite_file(tmp_path / "store.sqlite3")
         await backend.open()
     else:
-        backend = await _fresh_postgres()
+        backend = await _fresh_postgres(request.getfixturevalue("postgres_url"))
     yield backend
     await backend.close()
 
