@@ -13,6 +13,7 @@ from argon2 import PasswordHasher
 from jobdeck.access import Accounts, Role
 from jobdeck.deck import Deck
 from jobdeck.jobs import define_job
+from jobdeck.runs import RunContext
 from jobdeck.store.memory import MemoryStore
 from jobdeck.web.app import create_app
 
@@ -481,3 +482,48 @@ async def test_the_next_run_reads_the_same_twice(admin: httpx.AsyncClient) -> No
     await asyncio.sleep(0.05)
     second = (await admin.get("/api/jobs/probe")).json()
     assert first["next_run_at"] == second["next_run_at"]
+
+
+async def test_history_keeps_the_runs_log_and_shows_tracebacks_to_admins_only(
+    anonymous: httpx.AsyncClient, deck: Deck
+) -> None:
+    def noisy(run: RunContext) -> None:
+        run.log.info("copied %d files", 3)
+        raise ValueError("disk full")
+
+    deck.add(define_job("noisy", "1h", noisy, first_delay_s=3600))
+    token = await signed_in(anonymous, "admin", ADMIN_PASSWORD)
+    await anonymous.post("/api/jobs/noisy/run", headers={"X-CSRF-Token": token})
+    for _ in range(200):
+        if deck.job_object("noisy")["status"] != "running":
+            break
+        await asyncio.sleep(0.01)
+    await deck.flush()
+
+    as_admin = (await anonymous.get("/api/jobs/noisy/runs")).json()["runs"][0]
+    await signed_in(anonymous, "vera", "viewer password")
+    as_viewer = (await anonymous.get("/api/jobs/noisy/runs")).json()["runs"][0]
+
+    assert as_admin["log"] == "INFO copied 3 files"
+    assert "Traceback" in as_admin["traceback"]
+    assert "ValueError: disk full" in as_admin["traceback"]
+    assert as_viewer["traceback"] is None
+    assert as_viewer["log"] == "INFO copied 3 files"
+    job = deck.job_object("noisy")
+    assert job["recent_runs"] == [
+        {"duration_ms": job["last_duration_ms"], "outcome": "error"}
+    ]
+
+
+async def test_the_interval_preview_changes_nothing(admin: httpx.AsyncClient) -> None:
+    before = (await admin.get("/api/jobs/probe")).json()
+    preview = await admin.get("/api/jobs/probe/interval/preview?interval=90m")
+    refused = await admin.get("/api/jobs/probe/interval/preview?interval=5M")
+
+    body = preview.json()
+    assert (body["interval"], body["interval_seconds"]) == ("1h30m", 5400)
+    assert len(body["next_runs"]) == 3
+    assert body["next_runs"] == sorted(body["next_runs"])
+    assert refused.status_code == 422
+    assert error_of(refused)["field"] == "interval"
+    assert (await admin.get("/api/jobs/probe")).json() == before
