@@ -17,7 +17,13 @@ from enum import StrEnum
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from jobdeck.errors import InvalidInput, NotSignedIn, TooManyAttempts
+from jobdeck.errors import (
+    InvalidInput,
+    JobConflict,
+    JobNotFound,
+    NotSignedIn,
+    TooManyAttempts,
+)
 from jobdeck.store.base import Store
 from jobdeck.store.records import SessionRecord, TokenRecord, UserRecord
 from jobdeck.throttle import SignInThrottle
@@ -90,10 +96,7 @@ class Accounts:
         return generated
 
     async def add_user(self, username: str, password: str, role: Role) -> None:
-        if len(password) < MIN_PASSWORD_LENGTH:
-            raise InvalidInput(
-                f"a password needs at least {MIN_PASSWORD_LENGTH} characters"
-            )
+        _check_password(password)
         password_hash = await asyncio.to_thread(self.hasher.hash, password)
         await self.store.add_user(
             UserRecord(username, password_hash, Role(role).value, _now())
@@ -143,6 +146,42 @@ class Accounts:
             raise NotSignedIn("the user no longer exists")
         return Principal(user.username, Role(user.role), session.id, session.csrf_token)
 
+    async def change_user(
+        self, username: str, role: Role | None, password: str | None
+    ) -> list[str]:
+        """Change a user's role or password; every session of theirs ends (so a
+        demoted admin signs in again as what they now are). Returns the ended
+        sessions' ids."""
+        user = await self.store.get_user(username)
+        if user is None:
+            raise JobNotFound(f"no user named {username!r:.80}")
+        if role is not None and role is not Role.ADMIN:
+            await self._keep_an_admin(username)
+        password_hash = user.password_hash
+        if password is not None:
+            _check_password(password)
+            password_hash = await asyncio.to_thread(self.hasher.hash, password)
+        new_role = Role(role).value if role is not None else user.role
+        changed = UserRecord(username, password_hash, new_role, user.created_at)
+        await self.store.replace_user(changed)
+        log.info("user %s changed", username, extra={"action": "user_changed"})
+        return await self.store.delete_sessions_of(username)
+
+    async def delete_user(self, username: str) -> list[str]:
+        if await self.store.get_user(username) is None:
+            raise JobNotFound(f"no user named {username!r:.80}")
+        await self._keep_an_admin(username)
+        ended = await self.store.delete_sessions_of(username)
+        await self.store.delete_user(username)
+        log.info("user %s deleted", username, extra={"action": "user_deleted"})
+        return ended
+
+    async def _keep_an_admin(self, leaving: str) -> None:
+        """Refuse to remove the last admin: no one could manage access then."""
+        admins = [u for u in await self.store.list_users() if u.role == Role.ADMIN]
+        if [u.username for u in admins] == [leaving]:
+            raise JobConflict("the last admin cannot be removed or demoted")
+
     async def sign_out(self, principal: Principal) -> None:
         await self.store.delete_session(principal.session_id)
 
@@ -173,6 +212,13 @@ class Accounts:
         if token.expires_at is not None and token.expires_at <= _now():
             raise NotSignedIn("the API token has expired")
         return Principal(token.name, Role(token.role), f"token:{token.id}", None)
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(
+            f"a password needs at least {MIN_PASSWORD_LENGTH} characters"
+        )
 
 
 def _verify(hasher: PasswordHasher, stored_hash: str, password: str) -> bool:

@@ -86,6 +86,18 @@ class Store(ABC):
         """Every user, by name."""
 
     @abstractmethod
+    async def replace_user(self, user: UserRecord) -> bool:
+        """Store a changed user; False if there is none of that name."""
+
+    @abstractmethod
+    async def delete_user(self, username: str) -> bool:
+        """False if there was none of that name."""
+
+    @abstractmethod
+    async def delete_sessions_of(self, username: str) -> list[str]:
+        """End every session of a user; return their ids."""
+
+    @abstractmethod
     async def add_token(self, token: TokenRecord) -> None: ...
 
     @abstractmethod

@@ -108,6 +108,21 @@ class MemoryStore(Store):
     async def list_users(self) -> list[UserRecord]:
         return sorted(self.users.values(), key=lambda user: user.username)
 
+    async def replace_user(self, user: UserRecord) -> bool:
+        if user.username not in self.users:
+            return False
+        self.users[user.username] = user
+        return True
+
+    async def delete_user(self, username: str) -> bool:
+        return self.users.pop(username, None) is not None
+
+    async def delete_sessions_of(self, username: str) -> list[str]:
+        ended = [s.id for s in self.sessions.values() if s.username == username]
+        for session_id in ended:
+            del self.sessions[session_id]
+        return ended
+
     async def add_token(self, token: TokenRecord) -> None:
         self.tokens[token.id] = token
 

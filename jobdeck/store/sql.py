@@ -203,6 +203,37 @@ class SqlStore(Store):
             return [UserRecord(**row._asdict()) for row in rows]
 
     @_wrap_errors
+    async def replace_user(self, user: UserRecord) -> bool:
+        statement = (
+            sa.update(schema.users)
+            .where(schema.users.c.username == user.username)
+            .values(password_hash=user.password_hash, role=user.role)
+        )
+        async with self._transaction() as connection:
+            result = await connection.execute(statement)
+        return bool(result.rowcount)
+
+    @_wrap_errors
+    async def delete_user(self, username: str) -> bool:
+        statement = sa.delete(schema.users).where(schema.users.c.username == username)
+        async with self._transaction() as connection:
+            result = await connection.execute(statement)
+        return bool(result.rowcount)
+
+    @_wrap_errors
+    async def delete_sessions_of(self, username: str) -> list[str]:
+        sessions = schema.sessions
+        async with self._transaction() as connection:
+            rows = await connection.execute(
+                sa.select(sessions.c.id).where(sessions.c.username == username)
+            )
+            ended = [row.id for row in rows]
+            await connection.execute(
+                sa.delete(sessions).where(sessions.c.username == username)
+            )
+        return ended
+
+    @_wrap_errors
     async def add_token(self, token: TokenRecord) -> None:
         async with self._transaction() as connection:
             await connection.execute(sa.insert(schema.tokens), [as_row(token)])

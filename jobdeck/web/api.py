@@ -49,6 +49,11 @@ class PauseRequest(BaseModel):
     until: datetime | None = None
 
 
+class UserChange(BaseModel):
+    role: Role | None = None
+    password: str | None = Field(default=None, max_length=1024)
+
+
 class NewToken(BaseModel):
     name: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.@-]+$")
     role: Role
@@ -204,6 +209,28 @@ async def list_users(request: Request, _: Admin) -> dict[str, Any]:
 async def add_user(body: NewUser, request: Request, _: Controller) -> dict[str, Any]:
     await accounts_of(request).add_user(body.username, body.password, body.role)
     return {"user": {"username": body.username, "role": body.role.value}}
+
+
+@router.patch("/api/users/{username}")
+async def change_user(
+    username: str, body: UserChange, request: Request, _: Controller
+) -> dict[str, Any]:
+    ended = await accounts_of(request).change_user(username, body.role, body.password)
+    _end_streams(request, ended)
+    user = await accounts_of(request).store.get_user(username)
+    assert user is not None
+    return {"user": {"username": user.username, "role": user.role}}
+
+
+@router.delete("/api/users/{username}", status_code=204)
+async def delete_user(username: str, request: Request, _: Controller) -> Response:
+    _end_streams(request, await accounts_of(request).delete_user(username))
+    return Response(status_code=204)
+
+
+def _end_streams(request: Request, session_ids: list[str]) -> None:
+    for session_id in session_ids:
+        deck_of(request).hub.close_owner(session_id)
 
 
 @router.get("/api/tokens")

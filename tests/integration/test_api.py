@@ -527,3 +527,27 @@ async def test_the_interval_preview_changes_nothing(admin: httpx.AsyncClient) ->
     assert refused.status_code == 422
     assert error_of(refused)["field"] == "interval"
     assert (await admin.get("/api/jobs/probe")).json() == before
+
+
+async def test_demoting_or_deleting_a_user_ends_their_sessions(
+    admin: httpx.AsyncClient, anonymous_too: httpx.AsyncClient
+) -> None:
+    await admin.post(
+        "/api/users",
+        json={"username": "otto", "password": "otto's password", "role": "admin"},
+    )
+    await signed_in(anonymous_too, "otto", "otto's password")
+    assert (await anonymous_too.get("/api/jobs")).status_code == 200
+
+    demoted = await admin.patch("/api/users/otto", json={"role": "viewer"})
+    after_demotion = await anonymous_too.get("/api/jobs")
+    await signed_in(anonymous_too, "otto", "otto's password")
+    deleted = await admin.delete("/api/users/otto")
+    after_deletion = await anonymous_too.get("/api/jobs")
+    last_admin = await admin.patch("/api/users/admin", json={"role": "viewer"})
+
+    assert demoted.json()["user"] == {"username": "otto", "role": "viewer"}
+    assert after_demotion.status_code == 401
+    assert deleted.status_code == 204
+    assert after_deletion.status_code == 401
+    assert last_admin.status_code == 409

@@ -174,3 +174,18 @@ async def test_tokens_are_found_by_their_hash_and_revoked(store: Store) -> None:
     assert await store.delete_token("t1") is True
     assert await store.delete_token("t1") is False
     assert await store.token_by_hash("hash-1") is None
+
+
+async def test_users_change_and_leave_with_their_sessions(store: Store) -> None:
+    await store.add_user(UserRecord("ann", "hash", "admin", T0))
+    later = T0 + timedelta(hours=1)
+    await store.add_session(SessionRecord("s1", "ann", "c", T0, later))
+    await store.add_session(SessionRecord("s2", "ann", "c", T0, later))
+
+    assert await store.replace_user(UserRecord("ann", "new", "viewer", T0)) is True
+    assert await store.replace_user(UserRecord("bob", "x", "viewer", T0)) is False
+    assert sorted(await store.delete_sessions_of("ann")) == ["s1", "s2"]
+    assert await store.get_session("s1") is None
+    assert (await store.get_user("ann")) == UserRecord("ann", "new", "viewer", T0)
+    assert await store.delete_user("ann") is True
+    assert await store.delete_user("ann") is False
