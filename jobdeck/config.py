@@ -27,6 +27,8 @@ ENVIRONMENT_KEYS = {
     "JOBDECK_DATA_DIR": "data_dir",
     "JOBDECK_DB": "db_url",
     "JOBDECK_ADMIN_PASSWORD": "admin_password",
+    "JOBDECK_TLS_CERT": "tls_cert",
+    "JOBDECK_TLS_KEY": "tls_key",
 }
 
 
@@ -39,6 +41,8 @@ class Settings:
     admin_password: str | None = field(default=None, repr=False)
     shutdown_grace_s: float = 10.0
     heartbeat_s: float = 15.0
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
     stock_enabled: bool = True
     stock: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     jobs: tuple[Job, ...] = ()
@@ -168,8 +172,9 @@ def _apply(settings: Settings, changes: Mapping[str, Any], source: str) -> Setti
     try:
         if "port" in converted:
             converted["port"] = int(converted["port"])
-        if "data_dir" in converted:
-            converted["data_dir"] = Path(converted["data_dir"])
+        for key in ("data_dir", "tls_cert", "tls_key"):
+            if key in converted:
+                converted[key] = Path(converted[key])
     except ValueError as exc:
         raise InvalidInput(f"{source}: {exc}") from exc
     return replace(settings, **converted)

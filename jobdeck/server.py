@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from jobdeck.access import Accounts
 from jobdeck.config import Settings
 from jobdeck.deck import Deck
+from jobdeck.errors import InvalidInput
 from jobdeck.stock import StockContext, register_stock_jobs
 from jobdeck.store.sql import SqlStore
 from jobdeck.web.app import create_app
@@ -68,10 +69,14 @@ def build_app(settings: Settings) -> FastAPI:
 
 def serve(settings: Settings) -> None:
     app = build_app(settings)
+    if (settings.tls_cert is None) != (settings.tls_key is None):
+        raise InvalidInput("HTTPS needs both a certificate and its key")
     config = uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
+        ssl_certfile=settings.tls_cert,
+        ssl_keyfile=settings.tls_key,
         log_config=None,
         timeout_graceful_shutdown=int(settings.shutdown_grace_s) + 2,
         lifespan="on",
@@ -160,7 +165,6 @@ async def _announce_first_admin(accounts: Accounts, settings: Settings) -> None:
 
 
 def _announce_url(settings: Settings) -> None:
-    print(
-        f"jobdeck is serving on http://{settings.host}:{settings.port}/admin/jobs",
-        flush=True,
-    )
+    scheme = "https" if settings.tls_cert else "http"
+    url = f"{scheme}://{settings.host}:{settings.port}/admin/jobs"
+    print(f"jobdeck is serving on {url}", flush=True)
