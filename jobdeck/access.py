@@ -55,6 +55,11 @@ class Principal:
     session_id: str
     # Sessions carry a CSRF token; API tokens need none (no browser sends them).
     csrf_token: str | None
+    # When the session or token ends by itself; None for a token without end.
+    expires_at: datetime | None = None
+
+    def expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= _now()
 
     @property
     def is_admin(self) -> bool:
@@ -133,7 +138,11 @@ class Accounts:
         )
         await self.store.add_session(record)
         return secret, Principal(
-            user.username, Role(user.role), record.id, record.csrf_token
+            user.username,
+            Role(user.role),
+            record.id,
+            record.csrf_token,
+            record.expires_at,
         )
 
     async def principal_for(self, secret: str) -> Principal:
@@ -144,7 +153,13 @@ class Accounts:
         user = await self.store.get_user(session.username)
         if user is None:
             raise NotSignedIn("the user no longer exists")
-        return Principal(user.username, Role(user.role), session.id, session.csrf_token)
+        return Principal(
+            user.username,
+            Role(user.role),
+            session.id,
+            session.csrf_token,
+            session.expires_at,
+        )
 
     async def change_user(
         self, username: str, role: Role | None, password: str | None
@@ -211,7 +226,9 @@ class Accounts:
             raise NotSignedIn("unknown or revoked API token")
         if token.expires_at is not None and token.expires_at <= _now():
             raise NotSignedIn("the API token has expired")
-        return Principal(token.name, Role(token.role), f"token:{token.id}", None)
+        return Principal(
+            token.name, Role(token.role), f"token:{token.id}", None, token.expires_at
+        )
 
 
 def _check_password(password: str) -> None:

@@ -195,6 +195,7 @@ class Deck:
             "store_ok": self.store_error is None,
             "store_error": self.store_error,
             "job_count": len(self._jobs),
+            "streams": self.hub.subscriber_count,
         }
 
     def snapshot(self) -> dict[str, Any]:

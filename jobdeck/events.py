@@ -28,9 +28,15 @@ def encode_frame(event_id: int, event_type: str, data: dict[str, Any]) -> bytes:
 
 
 class EventHub:
-    def __init__(self, render: Renderer, min_gap_s: float = 0.1) -> None:
+    def __init__(
+        self, render: Renderer, min_gap_s: float = 0.1, heartbeat_s: float = 15.0
+    ) -> None:
         self.render = render
         self.min_gap_s = min_gap_s
+        self.heartbeat_s = heartbeat_s
+        # Heartbeats are counted here, one timer for every subscriber.
+        self.beat = 0
+        self._beat_handle: asyncio.TimerHandle | None = None
         self._last_id = 0
         self._dirty: dict[str, None] = {}
         self._frames: OrderedDict[str, tuple[int, bytes]] = OrderedDict()
@@ -61,6 +67,8 @@ class EventHub:
         between this call and it."""
         subscriber = Subscriber(self, owner, self._last_id)
         self._subscribers.add(subscriber)
+        if self._beat_handle is None:
+            self._arm_heartbeat()
         return subscriber
 
     def close_owner(self, owner: str) -> None:
@@ -72,6 +80,22 @@ class EventHub:
     def close_all(self) -> None:
         for subscriber in list(self._subscribers):
             subscriber.close()
+
+    def _arm_heartbeat(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._beat_handle = loop.call_later(self.heartbeat_s, self._heartbeat)
+
+    def _heartbeat(self) -> None:
+        self._beat_handle = None
+        if not self._subscribers:
+            return
+        self.beat += 1
+        self._wake_all()
+        self._arm_heartbeat()
+
+    def _wake_all(self) -> None:
+        if self._changed is not None and not self._changed.done():
+            self._changed.set_result(None)
 
     def wait_for_change(self) -> asyncio.Future[None]:
         """A future that completes at the next flush, shared by every waiter."""
@@ -94,11 +118,15 @@ class EventHub:
 
     def _schedule_flush(self) -> None:
         loop = asyncio.get_running_loop()
-        delay = self._last_flush + self.min_gap_s - loop.time()
-        if delay > 0:
-            self._flush_handle = loop.call_later(delay, self._flush)
-        else:
+        since = loop.time() - self._last_flush
+        # A change that comes about one gap after the last flush goes out at once:
+        # measuring from the late flush itself would let a steady beat of changes
+        # slip a little later at every flush, up to a whole gap.
+        if since >= self.min_gap_s * 0.8:
             self._flush_handle = loop.call_soon(self._flush)
+        else:
+            delay = self.min_gap_s - since
+            self._flush_handle = loop.call_later(delay, self._flush)
 
     def _flush(self) -> None:
         self._flush_handle = None
@@ -110,9 +138,7 @@ class EventHub:
         first_id = self._last_id + 1
         frames = [self._encode(subject) for subject in subjects]
         self._batch = _Batch(first_id, self._last_id, b"".join(frames))
-
-        if self._changed is not None and not self._changed.done():
-            self._changed.set_result(None)
+        self._wake_all()
 
     def _encode(self, subject: str) -> bytes:
         event_type, data = self.render(subject)
@@ -140,34 +166,30 @@ class _Batch:
 
 
 class Subscriber:
+    __slots__ = ("beat", "closed", "hub", "last_id", "owner")
+
     def __init__(self, hub: EventHub, owner: str | None, last_id: int) -> None:
         self.hub = hub
         self.owner = owner
         self.last_id = last_id
+        self.beat = hub.beat
         self.closed = False
-        loop = asyncio.get_running_loop()
-        self._closing: asyncio.Future[None] = loop.create_future()
 
     def close(self) -> None:
         self.closed = True
-        if not self._closing.done():
-            self._closing.set_result(None)
         self.hub._discard(self)
+        self.hub._wake_all()  # every waiter looks; only the closed one leaves
 
-    async def next_frames(self, timeout: float) -> bytes | None:
-        """Frames since the last call; b"" after `timeout` idle; None once closed."""
+    async def next_frames(self) -> bytes | None:
+        """Frames since the last call; b"" at a heartbeat; None once closed."""
+        hub = self.hub
         while not self.closed:
-            if self.last_id < self.hub.last_id:
-                self.last_id, frames = self.hub.frames_since(self.last_id)
+            if self.last_id < hub.last_id:
+                self.beat = hub.beat
+                self.last_id, frames = hub.frames_since(self.last_id)
                 return frames
-            if not await self._wait(timeout):
+            if self.beat < hub.beat:
+                self.beat = hub.beat
                 return b""
+            await hub.wait_for_change()
         return None
-
-    async def _wait(self, timeout: float) -> bool:
-        done, _ = await asyncio.wait(
-            (self.hub.wait_for_change(), self._closing),
-            timeout=timeout,
-            return_when=asyncio.FIRST_COMPLETED,
-        )
-        return bool(done)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import gc
 import logging
 import os
 import signal
@@ -55,6 +56,9 @@ def build_app(settings: Settings) -> FastAPI:
         await _announce_first_admin(accounts, settings)
         with DeckLock(settings.data_dir) as lock:
             await deck.start(schedule=lock.held, refusal=lock.refusal)
+            # Everything built so far lives as long as the process: keeping it out
+            # of the collector's full passes spares the live streams their pauses.
+            gc.freeze()
             _announce_url(settings)
             try:
                 yield

@@ -2,19 +2,20 @@
 
 Frames come encoded from the event hub, once for every client. Each client's
 backlog is at most one frame per job (see jobdeck.events), and a client that goes
-away is noticed at its next write, at the latest at the next heartbeat.
+away is noticed at its next write, at the latest at the next heartbeat. A stream
+whose session or token expires ends at the next heartbeat; signing out, revoking a
+token or changing the user ends it at once.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.sse import EventSourceResponse
 
 from jobdeck.deck import Deck
-from jobdeck.errors import NotSignedIn
 from jobdeck.events import Subscriber, encode_frame
 from jobdeck.web.auth import Viewer, viewer
 
@@ -34,44 +35,34 @@ async def job_events(request: Request, principal: Viewer) -> EventSourceResponse
 
     # Subscribing and taking the snapshot happen with no await between them, so
     # the snapshot holds exactly the changes up to the subscriber's first id.
+    deck.hub.heartbeat_s = heartbeat_s
     subscriber = deck.hub.subscribe(owner=principal.session_id)
     opening = _retry_hint() + encode_frame(
         deck.hub.last_id, "snapshot", deck.snapshot()
     )
-    frames = _frames(subscriber, opening, heartbeat_s, lambda: _signed_in(request))
+    frames = _frames(subscriber, opening, principal.expired)
     return EventSourceResponse(frames, headers=HEADERS)
 
 
 async def _frames(
     subscriber: Subscriber,
     opening: bytes,
-    heartbeat_s: float,
-    still_signed_in: Callable[[], Awaitable[bool]],
+    expired: Callable[[], bool],
 ) -> AsyncIterator[bytes]:
     try:
         yield opening
         while True:
-            frames = await subscriber.next_frames(timeout=heartbeat_s)
+            frames = await subscriber.next_frames()
             if frames is None:
                 return
             if frames:
                 yield frames
-            elif await still_signed_in():
+            elif not expired():
                 yield b": ping\n\n"
             else:
-                return  # expired or revoked: the client's reconnect gets a 401
+                return  # expired: the client's reconnect gets a 401
     finally:
         subscriber.close()
-
-
-async def _signed_in(request: Request) -> bool:
-    """Checked at every heartbeat, so an expired session or token ends its stream
-    within one heartbeat even when nothing else closes it."""
-    try:
-        await viewer(request)
-    except NotSignedIn:
-        return False
-    return True
 
 
 def _retry_hint() -> bytes:

@@ -1,0 +1,343 @@
+"""The event-stream benchmark: jobdeck's stream beside a plain Starlette +
+sse-starlette broadcaster, a change every 100 ms delivered to every client.
+
+    python bench/sse.py --clients 1000            # both servers, one after the other
+    python bench/sse.py --clients 5000 --only jobdeck
+
+Each server runs in its own process under uvicorn with uvloop; the clients are raw
+asyncio connections in a third process, all on 127.0.0.1. jobdeck's change is a real
+job reporting progress (its message carries the send time), so every frame is a whole
+job object (~1.1 KB); the peer's frames are padded to the same size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import os
+import re
+import signal
+import socket
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+PAGE = os.sysconf("SC_PAGE_SIZE")
+TICKS = os.sysconf("SC_CLK_TCK")
+PERIOD_S = 0.1
+HEARTBEAT_S = 5.0
+
+
+# Servers -------------------------------------------------------------------------
+
+
+async def ticker(run: Any) -> None:
+    """A job that changes every 100 ms: its progress message is the send time."""
+    loop = asyncio.get_running_loop()
+    next_at = loop.time()
+    while True:
+        run.progress(None, f"{time.time():.6f}")
+        # Read the clock after the fan-out, so a long fan-out never shifts the beat.
+        next_at = max(next_at + PERIOD_S, loop.time())
+        await asyncio.sleep(next_at - loop.time())
+
+
+def serve_jobdeck(port: int) -> None:
+    import uvicorn
+
+    from jobdeck import Accounts, Deck, Role, SqlStore, create_app, define_job
+
+    folder = Path(tempfile.mkdtemp(prefix="jobdeck-sse-"))
+    store = SqlStore.sqlite_file(folder / "bench.sqlite3")
+    deck = Deck(store=store, node="bench")
+    deck.add(define_job("ticker", "1h", ticker, first_delay_s=3600))
+    accounts = Accounts(store)
+
+    async def lifespan(app: Any) -> Any:
+        await store.open()
+        await deck.start()
+        secret, _ = await accounts.create_token("bench", Role.VIEWER, "bench", None)
+        print(json.dumps({"token": secret}), flush=True)
+        await deck.run_now("ticker")
+        gc.freeze()  # as jobdeck serve does after start-up
+        yield
+        await deck.stop(grace_s=0.1)
+
+    from contextlib import asynccontextmanager
+
+    app = create_app(deck, accounts, lifespan=asynccontextmanager(lifespan))
+    app.state.heartbeat_s = HEARTBEAT_S
+    uvicorn.run(app, host="127.0.0.1", port=port, loop="uvloop", log_level="warning")
+
+
+def serve_peer(port: int) -> None:
+    import uvicorn
+    from sse_starlette.sse import EventSourceResponse
+    from starlette.applications import Starlette
+    from starlette.routing import Route
+
+    queues: set[asyncio.Queue[str]] = set()
+    padding = "x" * 1000
+
+    async def publish() -> None:
+        loop = asyncio.get_running_loop()
+        next_at, sequence = loop.time(), 0
+        while True:
+            sequence += 1
+            data = json.dumps(
+                {"t": f"{time.time():.6f}", "n": sequence, "pad": padding}
+            )
+            for queue in list(queues):
+                if queue.full():
+                    queue.get_nowait()  # a slow client keeps the newest frames
+                queue.put_nowait(data)
+            next_at = max(next_at + PERIOD_S, loop.time())
+            await asyncio.sleep(next_at - loop.time())
+
+    async def events(request: Any) -> EventSourceResponse:
+        queue: asyncio.Queue[str] = asyncio.Queue(maxsize=100)
+        queues.add(queue)
+
+        async def stream() -> Any:
+            try:
+                while True:
+                    yield {"event": "job", "data": await queue.get()}
+            finally:
+                queues.discard(queue)
+
+        return EventSourceResponse(stream(), ping=int(HEARTBEAT_S))
+
+    async def lifespan(app: Any) -> Any:
+        task = asyncio.create_task(publish())
+        print(json.dumps({"token": ""}), flush=True)
+        yield
+        task.cancel()
+
+    from contextlib import asynccontextmanager
+
+    app = Starlette(
+        routes=[Route("/api/jobs/sse", events)], lifespan=asynccontextmanager(lifespan)
+    )
+    uvicorn.run(app, host="127.0.0.1", port=port, loop="uvloop", log_level="warning")
+
+
+# Clients -------------------------------------------------------------------------
+
+STAMP = re.compile(rb'"(?:progress_message|t)": ?"(\d+\.\d+)"')
+
+
+class Client(asyncio.Protocol):
+    def __init__(self, sink: list[float], counts: list[int], index: int) -> None:
+        self.sink, self.counts, self.index = sink, counts, index
+        self.transport: asyncio.Transport | None = None
+        self.tail = b""
+
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        now = time.time()
+        chunk = self.tail + data
+        cut = chunk.rfind(b"\n")
+        self.tail = chunk[cut + 1 :]
+        for stamp in STAMP.findall(chunk[: cut + 1]):
+            self.sink.append(now - float(stamp))
+            self.counts[self.index] += 1
+
+
+async def run_clients(args: argparse.Namespace) -> None:
+    loop = asyncio.get_running_loop()
+    token = args.token
+    request = (
+        f"GET /api/jobs/sse HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        + (f"Authorization: Bearer {token}\r\n" if token else "")
+        + "Accept: text/event-stream\r\n\r\n"
+    ).encode()
+    latencies: list[float] = []
+    counts = [0] * args.clients
+    clients: list[Client] = []
+    began = time.monotonic()
+
+    async def connect(index: int) -> None:
+        _, client = await loop.create_connection(
+            lambda: Client(latencies, counts, index), "127.0.0.1", args.port
+        )
+        assert client.transport is not None
+        client.transport.write(request)
+        clients.append(client)
+
+    for start in range(0, args.clients, 200):
+        await asyncio.gather(
+            *(connect(i) for i in range(start, min(start + 200, args.clients)))
+        )
+    connected_s = time.monotonic() - began
+    report({"phase": "connected", "seconds": round(connected_s, 2)})
+    await asyncio.sleep(2)  # settle: the snapshot and first frames
+
+    latencies.clear()
+    counts[:] = [0] * args.clients
+    report({"phase": "measuring"})
+    await asyncio.sleep(args.seconds)
+    measured = sorted(latencies)
+    per_client = list(counts)
+    expected = args.seconds / PERIOD_S
+    report({
+        "phase": "measured",
+        "p50_ms": round(1000 * statistics.median(measured), 1) if measured else None,
+        "p99_ms": round(1000 * measured[int(0.99 * len(measured))], 1) if measured else None,
+        "max_ms": round(1000 * measured[-1], 1) if measured else None,
+        "frames_per_client_min": min(per_client),
+        "frames_expected": expected,
+        "lost_pct": round(100 * max(0.0, 1 - sum(per_client) / (expected * args.clients)), 2),
+    })  # fmt: skip
+
+    half = len(clients) // 2
+    for client in clients[:half]:  # vanish abruptly: a TCP reset
+        sock = client.transport.get_extra_info("socket") if client.transport else None
+        if sock is not None:
+            sock.setsockopt(
+                socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+            )
+        if client.transport:
+            client.transport.close()
+    for client in clients[half:]:  # stop reading
+        if client.transport:
+            client.transport.pause_reading()
+    report({"phase": "dropped"})
+    await asyncio.sleep(HEARTBEAT_S + 3)
+
+
+def report(data: dict[str, Any]) -> None:
+    print(json.dumps(data), flush=True)
+
+
+# Orchestration -------------------------------------------------------------------
+
+
+def proc_cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def proc_rss(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def streams_open(port: int, token: str) -> int | None:
+    import httpx
+
+    try:
+        answer = httpx.get(
+            f"http://127.0.0.1:{port}/api/jobs",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=5,
+        )
+        return int(answer.json()["scheduler"]["streams"])
+    except Exception:  # noqa: BLE001 - only a measurement
+        return None
+
+
+def measure(impl: str, clients: int, seconds: float) -> dict[str, Any]:
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, __file__, "serve", impl, "--port", str(port)],
+        stdout=subprocess.PIPE, text=True, cwd=HERE.parent,
+    )  # fmt: skip
+    try:
+        assert server.stdout is not None
+        token = json.loads(server.stdout.readline())["token"]
+        time.sleep(1)
+        rss_before = proc_rss(server.pid)
+        runner = subprocess.Popen(
+            [sys.executable, __file__, "clients", "--port", str(port), "--token", token,
+             "--clients", str(clients), "--seconds", str(seconds)],
+            stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        return follow(impl, clients, server.pid, runner, rss_before, port, token)
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+def follow(
+    impl: str, clients: int, pid: int, runner: subprocess.Popen[str], rss_before: int,
+    port: int, token: str,
+) -> dict[str, Any]:  # fmt: skip
+    result: dict[str, Any] = {"impl": impl, "clients": clients}
+    assert runner.stdout is not None
+    cpu_start = wall_start = 0.0
+    for line in runner.stdout:
+        event = json.loads(line)
+        phase = event.pop("phase")
+        if phase == "connected":
+            result["connect_s"] = event["seconds"]
+        elif phase == "measuring":
+            result["rss_per_connection_kib"] = round(
+                (proc_rss(pid) - rss_before) / clients / 1024, 1
+            )
+            cpu_start, wall_start = proc_cpu_s(pid), time.monotonic()
+        elif phase == "measured":
+            cpu = proc_cpu_s(pid) - cpu_start
+            result["cpu_pct"] = round(100 * cpu / (time.monotonic() - wall_start), 1)
+            result.update(event)
+        elif phase == "dropped" and impl == "jobdeck":
+            result.update(watch_release(port, token, clients))
+    runner.wait()
+    return result
+
+
+def watch_release(port: int, token: str, clients: int) -> dict[str, Any]:
+    """How long until the reset half is let go (the stalled half stays, capped)."""
+    began = time.monotonic()
+    while time.monotonic() - began < HEARTBEAT_S + 2:
+        count = streams_open(port, token)
+        if count is not None and count <= clients - clients // 2 + 1:
+            return {"reset_freed_s": round(time.monotonic() - began, 2)}
+        time.sleep(0.1)
+    return {"reset_freed_s": None, "streams_left": streams_open(port, token)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "mode", choices=["run", "serve", "clients"], nargs="?", default="run"
+    )
+    parser.add_argument("impl", nargs="?", choices=["jobdeck", "peer"])
+    parser.add_argument("--port", type=int)
+    parser.add_argument("--token", default="")
+    parser.add_argument("--clients", type=int, default=1000)
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--only", choices=["jobdeck", "peer"])
+    args = parser.parse_args()
+
+    if args.mode == "serve":
+        (serve_jobdeck if args.impl == "jobdeck" else serve_peer)(args.port)
+    elif args.mode == "clients":
+        import uvloop
+
+        uvloop.run(run_clients(args))
+    else:
+        impls = [args.only] if args.only else ["jobdeck", "peer"]
+        for impl in impls:
+            print(json.dumps(measure(impl, args.clients, args.seconds)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
