@@ -1,15 +1,41 @@
-"""The `jobdeck` command line (SPEC §10). The CLI, not the library, sets up logging."""
+"""The `jobdeck` command line (SPEC §10). The CLI, not the library, sets up logging.
+
+`serve` runs the server. Every other command is a client of a running server: it
+talks HTTP to its JSON API and nothing else, so it never opens the database and
+never starts a scheduler, however many run at once beside the server.
+
+Exit codes of the client commands: 0 done; 1 the server refused the request (4xx:
+unknown job, refused value, conflict, wrong or missing token, no right); 2 the
+command line is wrong; 3 no server answered; 4 the server failed (5xx) or the
+answer was not jobdeck's.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
+import os
 import sys
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from jobdeck.config import load_settings
-from jobdeck.errors import JobdeckError
+if TYPE_CHECKING:
+    from jobdeck.client import ApiError, Client
+
+DEFAULT_URL = "http://127.0.0.1:8330"
+EXIT_REFUSED = 1
+EXIT_UNREACHABLE = 3
+EXIT_SERVER_FAILED = 4
+ROLES = click.Choice(["admin", "viewer"])
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @click.group()
@@ -39,6 +65,16 @@ def main() -> None:
     help="TOML configuration file.",
 )
 @click.option(
+    "--tls-cert",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="PEM certificate: serve HTTPS (needs --tls-key too).",
+)
+@click.option(
+    "--tls-key",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="PEM private key of --tls-cert.",
+)
+@click.option(
     "--log-level",
     default="info",
     type=click.Choice(["debug", "info", "warning", "error"]),
@@ -49,13 +85,24 @@ def serve(
     data_dir: Path | None,
     db_url: str | None,
     config_file: Path | None,
+    tls_cert: Path | None,
+    tls_key: Path | None,
     log_level: str,
 ) -> None:
     """Run the server: the stock jobs, your jobs and the web console."""
+    from jobdeck.config import load_settings
+    from jobdeck.errors import JobdeckError
     from jobdeck.server import serve as run_server
 
     _configure_logging(log_level)
-    flags = {"host": host, "port": port, "data_dir": data_dir, "db_url": db_url}
+    flags = {
+        "host": host,
+        "port": port,
+        "data_dir": data_dir,
+        "db_url": db_url,
+        "tls_cert": tls_cert,
+        "tls_key": tls_key,
+    }
     try:
         settings = load_settings(config_file, flags=flags)
         run_server(settings)
@@ -69,3 +116,685 @@ def _configure_logging(level: str) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+
+
+# --- talking to a running server ---------------------------------------------------
+
+
+@dataclass
+class Remote:
+    """Where the server is and who asks: flags win over JOBDECK_* variables."""
+
+    url: str | None = None
+    token: str | None = None
+    ca_cert: Path | None = None
+
+    def client(self) -> Client:
+        from jobdeck.client import Client
+
+        url = self.url or os.environ.get("JOBDECK_URL") or DEFAULT_URL
+        token = self.token or os.environ.get("JOBDECK_TOKEN") or None
+        ca_cert = self.ca_cert or _path_or_none(os.environ.get("JOBDECK_CA_CERT"))
+        return Client(url, token, ca_cert)
+
+    @property
+    def has_token(self) -> bool:
+        return bool(self.token or os.environ.get("JOBDECK_TOKEN"))
+
+
+def _path_or_none(text: str | None) -> Path | None:
+    return Path(text) if text else None
+
+
+class Refused(click.ClickException):
+    """The server refused the request (4xx): its message on stderr."""
+
+    exit_code = EXIT_REFUSED
+
+
+class Unreachable(click.ClickException):
+    exit_code = EXIT_UNREACHABLE
+
+
+class ServerFailed(click.ClickException):
+    """A 5xx, or an answer that is not jobdeck's."""
+
+    exit_code = EXIT_SERVER_FAILED
+
+
+def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    if value is not None and param.name is not None:
+        setattr(ctx.ensure_object(Remote), param.name, value)
+
+
+def connection_options(command: F) -> F:
+    """--url, --token and --ca-cert, taken on a group or on any of its commands."""
+    options = [
+        click.option(
+            "--url",
+            metavar="URL",
+            expose_value=False,
+            callback=_remember,
+            help=f"The server (env JOBDECK_URL; default {DEFAULT_URL}).",
+        ),
+        click.option(
+            "--token",
+            metavar="SECRET",
+            expose_value=False,
+            callback=_remember,
+            help="API token, sent as a Bearer header (env JOBDECK_TOKEN).",
+        ),
+        click.option(
+            "--ca-cert",
+            type=click.Path(path_type=Path, exists=True, dir_okay=False),
+            expose_value=False,
+            callback=_remember,
+            help="CA certificate to trust for an https:// server "
+            "(env JOBDECK_CA_CERT; default: the system's).",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+json_option = click.option(
+    "--json", "as_json", is_flag=True, help="Print the API's JSON answer as is."
+)
+
+
+def call(
+    method: str, path: str, body: Any = None, params: dict[str, Any] | None = None
+) -> Any:
+    """One API request; its failures become the CLI's messages and exit codes."""
+    with connected() as client:
+        return client.request(method, path, body, params)
+
+
+@contextlib.contextmanager
+def connected() -> Iterator[Client]:
+    """A client of the server; its failures become messages and exit codes."""
+    from jobdeck.client import ApiError, ServerUnreachable
+
+    remote = click.get_current_context().ensure_object(Remote)
+    try:
+        with remote.client() as client:
+            yield client
+    except ServerUnreachable as exc:
+        raise Unreachable(str(exc)) from None
+    except ApiError as exc:
+        failure = Refused if exc.refused else ServerFailed
+        raise failure(_explain(exc, remote)) from None
+
+
+def _explain(exc: ApiError, remote: Remote) -> str:
+    message = f"{exc} (HTTP {exc.status} {exc.code})"
+    if exc.status == 401 and not remote.has_token:
+        message += "\nGive an API token with --token or JOBDECK_TOKEN."
+    return message
+
+
+def job_path(name: str, action: str = "") -> str:
+    return f"/api/jobs/{_segment(name)}{action}"
+
+
+def print_json(answer: Any) -> None:
+    click.echo(json.dumps(answer, indent=2, ensure_ascii=False))
+
+
+# --- jobs ----------------------------------------------------------------------
+
+
+@main.group()
+@connection_options
+def jobs() -> None:
+    """See and steer the jobs of a running server."""
+
+
+@jobs.command("list")
+@connection_options
+@json_option
+def list_jobs(as_json: bool) -> None:
+    """The scheduler's status and every job's state."""
+    answer = call("GET", "/api/jobs")
+    if as_json:
+        print_json(answer)
+        return
+
+    click.echo(scheduler_line(answer["scheduler"]))
+    headers = ["NAME", "CATEGORY", "STATUS", "INTERVAL", "RUNS", "LAST RUN"]
+    headers += ["OUTCOME", "NEXT RUN", "LAST ERROR"]
+    click.echo(table(headers, [job_row(job) for job in answer["jobs"]]))
+
+
+@jobs.command()
+@connection_options
+@json_option
+@click.argument("name")
+def show(name: str, as_json: bool) -> None:
+    """Everything about one job."""
+    job = call("GET", job_path(name))
+    if as_json:
+        print_json(job)
+        return
+
+    click.echo(pairs(job_details(job)))
+
+
+@jobs.command()
+@connection_options
+@json_option
+@click.argument("name")
+def run(name: str, as_json: bool) -> None:
+    """Start a manual run now; refused while the job is running."""
+    answer = call("POST", job_path(name, "/run"))
+    if as_json:
+        print_json(answer)
+        return
+
+    still = " It stays paused." if answer["job"]["paused"] else ""
+    click.echo(f"Started a manual run of {text(name)}.{still}")
+
+
+@jobs.command()
+@connection_options
+@json_option
+@click.argument("name")
+@click.option(
+    "--for", "for_", metavar="INTERVAL", help="Resume by itself after this, e.g. 2h."
+)
+@click.option(
+    "--until",
+    metavar="TIME",
+    help="Resume by itself then: ISO 8601 with an offset, e.g. 2027-01-01T08:00Z.",
+)
+def pause(name: str, for_: str | None, until: str | None, as_json: bool) -> None:
+    """Stop scheduled runs until resumed (a run in progress finishes)."""
+    end = {key: value for key, value in (("for", for_), ("until", until)) if value}
+    answer = call("POST", job_path(name, "/pause"), end or None)
+    if as_json:
+        print_json(answer)
+        return
+
+    job = answer["job"]
+    until_text = when(job["paused_until"]) if job["paused_until"] else "resumed"
+    click.echo(f"Paused {text(name)} until {until_text}.")
+
+
+@jobs.command()
+@connection_options
+@json_option
+@click.argument("name")
+def resume(name: str, as_json: bool) -> None:
+    """Scheduled runs again, on the job's own cadence; no catch-up run."""
+    answer = call("POST", job_path(name, "/resume"))
+    if as_json:
+        print_json(answer)
+        return
+
+    click.echo(f"Resumed {text(name)}; next run {next_run(answer['job'])}.")
+
+
+@jobs.command()
+@connection_options
+@json_option
+@click.argument("name")
+@click.argument("value", required=False)
+@click.option("--reset", is_flag=True, help="Back to the job's default interval.")
+def interval(name: str, value: str | None, reset: bool, as_json: bool) -> None:
+    """Set the interval to VALUE, such as 5m or 1h30m, or --reset it.
+
+    VALUE goes to the server as typed; the server's interval grammar decides."""
+    if reset and value is not None:
+        raise click.UsageError("give an interval VALUE or --reset, not both")
+    if not reset and value is None:
+        raise click.UsageError("give an interval VALUE, e.g. 5m, or --reset")
+    if reset:
+        answer = call("DELETE", job_path(name, "/interval"))
+    else:
+        answer = call("PUT", job_path(name, "/interval"), {"interval": value})
+    if as_json:
+        print_json(answer)
+        return
+
+    job = answer["job"]
+    what = "its default, " if reset else ""
+    click.echo(
+        f"Set the interval of {text(name)} to {what}{job['interval']}; "
+        f"next run {next_run(job)}."
+    )
+
+
+@jobs.command()
+@connection_options
+@json_option
+@click.argument("name")
+def cancel(name: str, as_json: bool) -> None:
+    """Stop the job's running run; its outcome becomes `cancelled`."""
+    answer = call("POST", job_path(name, "/cancel"))
+    if as_json:
+        print_json(answer)
+        return
+
+    click.echo(f"Asked the running run of {text(name)} to stop.")
+
+
+@jobs.command()
+@connection_options
+@json_option
+@click.argument("name")
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 500),
+    default=20,
+    show_default=True,
+    help="Runs to show, newest first.",
+)
+@click.option("--offset", type=click.IntRange(0), default=0, help="Newest to skip.")
+def history(name: str, limit: int, offset: int, as_json: bool) -> None:
+    """The job's runs and skipped ticks, newest first."""
+    params = {"limit": limit, "offset": offset}
+    answer = call("GET", job_path(name, "/runs"), params=params)
+    if as_json:
+        print_json(answer)
+        return
+
+    headers = ["STARTED", "TRIGGER", "BY", "DURATION", "OUTCOME", "DETAIL"]
+    click.echo(table(headers, [run_row(run) for run in answer["runs"]]))
+
+
+# --- users and tokens ------------------------------------------------------------
+
+
+@main.group()
+@connection_options
+def users() -> None:
+    """Manage who may sign in (admins only)."""
+
+
+@users.command("list")
+@connection_options
+@json_option
+def list_users(as_json: bool) -> None:
+    """Every user and their role."""
+    answer = call("GET", "/api/users")
+    if as_json:
+        print_json(answer)
+        return
+
+    rows = [
+        [text(user["username"]), user["role"], when(user["created_at"])]
+        for user in answer["users"]
+    ]
+    click.echo(table(["USERNAME", "ROLE", "CREATED"], rows))
+
+
+password_stdin_option = click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from standard input instead of a prompt.",
+)
+
+
+@users.command("add")
+@connection_options
+@json_option
+@click.argument("username")
+@click.option("--role", type=ROLES, required=True)
+@password_stdin_option
+def add_user(username: str, role: str, password_stdin: bool, as_json: bool) -> None:
+    """Add a user; the password comes from a prompt (asked twice) or stdin."""
+    password = read_password(password_stdin)
+    body = {"username": username, "password": password, "role": role}
+    answer = call("POST", "/api/users", body)
+    if as_json:
+        print_json(answer)
+        return
+
+    click.echo(f"Added user {text(username)} with the {role} role.")
+
+
+@users.command("change")
+@connection_options
+@json_option
+@click.argument("username")
+@click.option("--role", type=ROLES, help="Their new role.")
+@click.option("--password", is_flag=True, help="Set a new password, from a prompt.")
+@password_stdin_option
+def change_user(
+    username: str, role: str | None, password: bool, password_stdin: bool, as_json: bool
+) -> None:
+    """Change a user's role or password; their sessions end."""
+    body: dict[str, str] = {"role": role} if role else {}
+    if password or password_stdin:
+        body["password"] = read_password(password_stdin)
+    if not body:
+        raise click.UsageError("give --role, --password or --password-stdin")
+    answer = call("PATCH", f"/api/users/{_segment(username)}", body)
+    if as_json:
+        print_json(answer)
+        return
+
+    click.echo(f"Changed user {text(username)}.")
+
+
+@users.command("delete")
+@connection_options
+@click.argument("username")
+def delete_user(username: str) -> None:
+    """Delete a user; their sessions end."""
+    call("DELETE", f"/api/users/{_segment(username)}")
+    click.echo(f"Deleted user {text(username)}.")
+
+
+def read_password(from_stdin: bool, confirm: bool = True) -> str:
+    if from_stdin:
+        given = sys.stdin.read()
+        return given.removesuffix("\n").removesuffix("\r")
+    # On stderr, so that `TOKEN=$(jobdeck tokens create ...)` keeps the secret only.
+    password: str = click.prompt(
+        "Password", hide_input=True, confirmation_prompt=confirm, err=True
+    )
+    return password
+
+
+@main.group()
+@connection_options
+def tokens() -> None:
+    """Manage API tokens for scripts and the CLI (admins only)."""
+
+
+@tokens.command("list")
+@connection_options
+@json_option
+def list_tokens(as_json: bool) -> None:
+    """Every token (never its secret)."""
+    answer = call("GET", "/api/tokens")
+    if as_json:
+        print_json(answer)
+        return
+
+    headers = ["ID", "NAME", "ROLE", "CREATED BY", "CREATED", "EXPIRES"]
+    click.echo(table(headers, [token_row(token) for token in answer["tokens"]]))
+
+
+@tokens.command("create")
+@connection_options
+@json_option
+@click.argument("name")
+@click.option("--role", type=ROLES, required=True)
+@click.option(
+    "--expires",
+    metavar="TIME",
+    help="When it stops working: ISO 8601 with an offset (default: never).",
+)
+@click.option(
+    "--username",
+    help="Sign in as this admin instead of using a token (for the first token); "
+    "the password comes from a prompt or --password-stdin.",
+)
+@password_stdin_option
+def create_token(
+    name: str,
+    role: str,
+    expires: str | None,
+    username: str | None,
+    password_stdin: bool,
+    as_json: bool,
+) -> None:
+    """Create a token; its secret is printed once, alone on stdout."""
+    if password_stdin and username is None:
+        raise click.UsageError("--password-stdin goes with --username")
+    body = {"name": name, "role": role}
+    if expires:
+        body["expires_at"] = expires
+    with connected() as client:
+        if username is None:
+            answer = client.post("/api/tokens", body)
+        else:
+            password = read_password(password_stdin, confirm=False)
+            with client.signed_in(username, password):
+                answer = client.post("/api/tokens", body)
+    if as_json:
+        print_json(answer)
+        return
+
+    token = answer["token"]
+    click.echo(
+        f"Created token {text(token['name'])} ({token['role']}, id {token['id']}, "
+        f"expires {when(token['expires_at'], 'never')}). "
+        "Its secret is shown this once:",
+        err=True,
+    )
+    click.echo(answer["secret"])
+
+
+@tokens.command("revoke")
+@connection_options
+@click.argument("token_id", metavar="ID")
+def revoke_token(token_id: str) -> None:
+    """Revoke a token at once; streams opened with it end."""
+    call("DELETE", f"/api/tokens/{_segment(token_id)}")
+    click.echo(f"Revoked token {text(token_id)}.")
+
+
+def _segment(value: str) -> str:
+    """An argument as one path segment of the API's URL; never empty."""
+    from jobdeck.client import segment
+
+    if not value:
+        raise click.UsageError("an empty name names nothing")
+    return segment(value)
+
+
+# --- showing answers to people ---------------------------------------------------
+
+
+def text(value: Any, limit: int | None = None) -> str:
+    """A value as one line of plain text: control characters (escape sequences
+    included) shown as `?`, white space folded, clipped to `limit` characters."""
+    if value is None or value == "":
+        return "-"
+    line = " ".join(str(value).split())
+    line = "".join("?" if unicodedata.category(char) == "Cc" else char for char in line)
+    if limit is not None and len(line) > limit:
+        return line[: limit - 1] + "…"
+    return line
+
+
+def when(moment: str | None, empty: str = "-") -> str:
+    """An API time in UTC to the second, e.g. `2026-12-04 10:15:30Z`."""
+    if not moment:
+        return empty
+    try:
+        parsed = datetime.fromisoformat(moment)
+    except ValueError:
+        return text(moment)
+    if parsed.tzinfo is None:
+        return text(moment)
+    return parsed.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def relative(moment: str | None) -> str:
+    """`in 4m 10s` or `3h 2m ago`, from this machine's clock."""
+    if not moment:
+        return ""
+    seconds = int((datetime.fromisoformat(moment) - datetime.now(UTC)).total_seconds())
+    span = _span(abs(seconds))
+    return f"in {span}" if seconds >= 0 else f"{span} ago"
+
+
+def _span(seconds: int) -> str:
+    units = [("d", 86400), ("h", 3600), ("m", 60), ("s", 1)]
+    parts: list[str] = []
+    for unit, size in units:
+        if seconds >= size or (unit == "s" and not parts):
+            parts.append(f"{seconds // size}{unit}")
+            seconds %= size
+    return " ".join(parts[:2])
+
+
+def duration(ms: int | None) -> str:
+    if ms is None:
+        return "-"
+    if ms < 1000:
+        return f"{ms} ms"
+    if ms < 60_000:
+        return f"{ms / 1000:.1f} s"
+    return _span(ms // 1000)
+
+
+def next_run(job: dict[str, Any]) -> str:
+    return "paused" if job["paused"] else when(job["next_run_at"])
+
+
+def interval_text(job: dict[str, Any]) -> str:
+    if job["interval_overridden"]:
+        return f"{job['interval']} (default {job['default_interval']})"
+    return str(job["interval"])
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    """Columns aligned with two spaces between them, no trailing blanks."""
+    lines = [list(headers), *(list(row) for row in rows)]
+    widths = [max(len(cell) for cell in column) for column in zip(*lines, strict=True)]
+    return "\n".join(
+        "  ".join(
+            cell.ljust(width) for cell, width in zip(line, widths, strict=True)
+        ).rstrip()
+        for line in lines
+    )
+
+
+def pairs(items: Iterable[tuple[str, str]]) -> str:
+    items = list(items)
+    width = max(len(key) for key, _ in items)
+    return "\n".join(f"{key.ljust(width)}  {value}".rstrip() for key, value in items)
+
+
+def scheduler_line(scheduler: dict[str, Any]) -> str:
+    if scheduler["running"]:
+        line = (
+            f"Scheduler running on node {text(scheduler['node'])} since "
+            f"{when(scheduler['started_at'])}"
+        )
+    else:
+        line = f"Scheduler stopped: {text(scheduler['reason'])}"
+    if not scheduler.get("store_ok", True):
+        line += f"; database failing: {text(scheduler['store_error'], 120)}"
+    return line + "."
+
+
+def job_row(job: dict[str, Any]) -> list[str]:
+    return [
+        text(job["name"]),
+        text(job["category"]),
+        job["status"],
+        interval_text(job),
+        str(job["run_count"]),
+        when(job["last_run_at"]),
+        text(job["last_outcome"]),
+        next_run(job),
+        text(job["last_error"], 50),
+    ]
+
+
+def job_details(job: dict[str, Any]) -> list[tuple[str, str]]:
+    details = [
+        ("name", text(job["name"])),
+        ("category", text(job["category"])),
+        ("description", text(job["description"])),
+        ("status", status_text(job)),
+        ("interval", interval_details(job)),
+        ("paused", pause_text(job)),
+        ("next run", "paused" if job["paused"] else moment_text(job["next_run_at"])),
+        ("last run", last_run_text(job)),
+        ("last summary", text(job["last_summary"], 500)),
+        ("last error", text(job["last_error"], 1000)),
+        ("runs", runs_text(job)),
+        ("usual duration", duration(job.get("usual_duration_ms"))),
+    ]
+    why = job.get("why_not_running")
+    if why:
+        details.append(("why not running", text(why["text"])))
+    details.append(("runs on", f"{job['scope']} scope, node {text(job['node'])}"))
+    return details
+
+
+def status_text(job: dict[str, Any]) -> str:
+    if job["status"] != "running" or not job["running_since"]:
+        return str(job["status"])
+    line = (
+        f"running since {moment_text(job['running_since'])}, "
+        f"{text(job['running_trigger'])}"
+    )
+    if job.get("progress") is not None:
+        line += f", {job['progress'] * 100:.0f}%"
+    if job.get("progress_message"):
+        line += f" {text(job['progress_message'], 200)}"
+    if job.get("overrunning"):
+        line += " (far longer than usual)"
+    return line
+
+
+def interval_details(job: dict[str, Any]) -> str:
+    if not job["interval_overridden"]:
+        return f"{job['interval']} (the default)"
+    return (
+        f"{job['interval']} (default {job['default_interval']}, set by "
+        f"{text(job['interval_set_by'])})"
+    )
+
+
+def pause_text(job: dict[str, Any]) -> str:
+    if not job["paused"]:
+        return "no"
+    until = when(job["paused_until"]) if job["paused_until"] else "resumed"
+    return (
+        f"yes, by {text(job['paused_by'])} at {when(job['paused_at'])}, until {until}"
+    )
+
+
+def last_run_text(job: dict[str, Any]) -> str:
+    if not job["last_run_at"]:
+        return "never"
+    return (
+        f"{moment_text(job['last_run_at'])}, {text(job['last_outcome'])}, "
+        f"{duration(job['last_duration_ms'])}"
+    )
+
+
+def moment_text(moment: str | None) -> str:
+    if not moment:
+        return "-"
+    return f"{when(moment)} ({relative(moment)})"
+
+
+def runs_text(job: dict[str, Any]) -> str:
+    return (
+        f"{job['run_count']} since the server started, {job['total_runs']} in "
+        f"total, {job.get('skipped_count', 0)} skipped ticks"
+    )
+
+
+def run_row(run: dict[str, Any]) -> list[str]:
+    detail = run["error"] or run["reason"] or run["summary"]
+    return [
+        when(run["started_at"]),
+        text(run["trigger"]),
+        text(run["user"]),
+        duration(run["duration_ms"]),
+        text(run["outcome"]),
+        text(detail, 60),
+    ]
+
+
+def token_row(token: dict[str, Any]) -> list[str]:
+    return [
+        text(token["id"]),
+        text(token["name"]),
+        token["role"],
+        text(token["created_by"]),
+        when(token["created_at"]),
+        when(token["expires_at"], "never"),
+    ]

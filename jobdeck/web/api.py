@@ -18,6 +18,7 @@ from jobdeck.web.auth import (
     SESSION_COOKIE,
     Admin,
     Controller,
+    OwnSession,
     Viewer,
     accounts_of,
     viewer,
@@ -97,7 +98,7 @@ async def sign_in(body: SignIn, request: Request, response: Response) -> dict[st
 
 
 @router.delete("/api/session", status_code=204)
-async def sign_out(request: Request, principal: Controller) -> Response:
+async def sign_out(request: Request, principal: OwnSession) -> Response:
     if principal.uses_token:
         raise InvalidInput("an API token is revoked with DELETE /api/tokens/{id}")
     await accounts_of(request).sign_out(principal)

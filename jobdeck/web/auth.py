@@ -43,6 +43,14 @@ async def admin(principal: Annotated[Principal, Depends(viewer)]) -> Principal:
     return principal
 
 
+async def signed_in_with_csrf(
+    request: Request, principal: Annotated[Principal, Depends(viewer)]
+) -> Principal:
+    """Any signed-in principal, for changes to one's own session."""
+    check_csrf(request, principal)
+    return principal
+
+
 async def controller(
     request: Request, principal: Annotated[Principal, Depends(admin)]
 ) -> Principal:
@@ -61,3 +69,4 @@ def check_csrf(request: Request, principal: Principal) -> None:
 Viewer = Annotated[Principal, Depends(viewer)]
 Admin = Annotated[Principal, Depends(admin)]
 Controller = Annotated[Principal, Depends(controller)]
+OwnSession = Annotated[Principal, Depends(signed_in_with_csrf)]

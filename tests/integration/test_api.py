@@ -551,3 +551,10 @@ async def test_demoting_or_deleting_a_user_ends_their_sessions(
     assert deleted.status_code == 204
     assert after_deletion.status_code == 401
     assert last_admin.status_code == 409
+
+
+async def test_a_viewer_can_sign_out(anonymous: httpx.AsyncClient) -> None:
+    token = await signed_in(anonymous, "vera", "viewer password")
+    answer = await anonymous.delete("/api/session", headers={"X-CSRF-Token": token})
+    assert answer.status_code == 204
+    assert (await anonymous.get("/api/jobs")).status_code == 401

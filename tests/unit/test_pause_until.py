@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -89,9 +90,15 @@ async def test_why_not_running_names_the_reason(deck: Deck, clock: FakeClock) ->
     await deck.resume("probe")
     deck.store.failing = StoreError("database error: disk I/O error")  # type: ignore[attr-defined]
     await deck.run_now("probe")
-    await clock.advance(1)
+    for _ in range(500):  # the body runs in a worker thread, on the real clock
+        await clock.advance(0.01, step=0.01)
+        if deck.job_object("probe")["status"] != "running":
+            break
+        await asyncio.sleep(0.005)
+    await clock.advance(0.5)  # past the writer's batch window: it tries, and fails
     failing = deck.job_object("probe")["why_not_running"]
     deck.store.failing = None  # type: ignore[attr-defined]
+    await clock.advance(6, step=0.5)  # the writer's retry, which now succeeds
     deck.stop_scheduling("stopped for the test")
     stopped = deck.job_object("probe")["why_not_running"]
 

@@ -1,0 +1,163 @@
+"""A small client for the JSON API of a running server (SPEC §5), for the CLI.
+
+It only talks HTTP: it never opens a store and never starts a deck, so any number
+of CLI commands can run beside a server without a second scheduler.
+
+JobdeckError
+├── ApiError             the server answered, and refused or failed
+└── ServerUnreachable    no answer at all: refused, unknown host, timeout, TLS
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ssl
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from jobdeck.errors import JobdeckError
+
+
+class ApiError(JobdeckError):
+    """The server answered with an error: its status, code and message."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+    @property
+    def refused(self) -> bool:
+        """True for a 4xx: the request was wrong, not the server."""
+        return 400 <= self.status < 500
+
+
+class ServerUnreachable(JobdeckError):
+    code = "unreachable"
+
+
+class Client:
+    """Calls the API of the server at `url`, with a Bearer token when given."""
+
+    def __init__(
+        self,
+        url: str,
+        token: str | None = None,
+        ca_cert: Path | None = None,
+        timeout_s: float = 15.0,
+    ) -> None:
+        self.url = url.rstrip("/")
+        headers = {"Accept": "application/json", "User-Agent": "jobdeck-cli"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        verify: ssl.SSLContext | bool = True
+        if ca_cert is not None:
+            try:
+                verify = ssl.create_default_context(cafile=str(ca_cert))
+            except (OSError, ssl.SSLError) as exc:
+                raise ServerUnreachable(
+                    f"cannot use {ca_cert} as a CA certificate: {exc}"
+                ) from exc
+        self._http = httpx.Client(headers=headers, timeout=timeout_s, verify=verify)
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._http.close()
+
+    @contextlib.contextmanager
+    def signed_in(self, username: str, password: str) -> Iterator[None]:
+        """Requests made inside act as this user's session instead of the token;
+        the session ends on the way out."""
+        self._http.headers.pop("Authorization", None)
+        answer = self.post("/api/session", {"username": username, "password": password})
+        self._http.headers["X-CSRF-Token"] = answer["csrf_token"]
+        try:
+            yield
+        finally:
+            with contextlib.suppress(JobdeckError):
+                self.delete("/api/session")
+
+    def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        return self.request("GET", path, params=params)
+
+    def post(self, path: str, body: Any = None) -> Any:
+        return self.request("POST", path, body=body)
+
+    def put(self, path: str, body: Any) -> Any:
+        return self.request("PUT", path, body=body)
+
+    def delete(self, path: str) -> Any:
+        return self.request("DELETE", path)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> Any:
+        """The answer's JSON (None for an empty answer), or ApiError."""
+        try:
+            answer = self._http.request(
+                method, self.url + path, json=body, params=params
+            )
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+            raise ServerUnreachable(
+                f"{self.url!r} is not a server's URL: it must start with http:// "
+                "or https://, e.g. http://127.0.0.1:8330"
+            ) from exc
+        except httpx.TransportError as exc:
+            raise ServerUnreachable(_why_unreachable(self.url, exc)) from exc
+
+        if answer.status_code >= 300:
+            raise _error_of(answer)
+        if not answer.content:
+            return None
+        try:
+            return answer.json()
+        except ValueError:
+            raise _not_the_api(answer) from None
+
+
+def segment(value: str) -> str:
+    """`value` as one path segment: quoted, and never read as `.` or `..`."""
+    quoted = quote(value, safe="")
+    return quoted.replace(".", "%2E") if set(value) <= {"."} else quoted
+
+
+def _error_of(answer: httpx.Response) -> ApiError:
+    try:
+        error = answer.json()["error"]
+        code, message = str(error["code"]), str(error["message"])
+    except (ValueError, KeyError, TypeError):
+        return _not_the_api(answer)
+    if answer.status_code == 429 and "retry-after" in answer.headers:
+        message += f" (retry after {answer.headers['retry-after']} s)"
+    return ApiError(answer.status_code, code, message)
+
+
+def _not_the_api(answer: httpx.Response) -> ApiError:
+    where = answer.request.url
+    return ApiError(
+        answer.status_code,
+        "not_jobdeck",
+        f"{where} answered {answer.status_code} {answer.reason_phrase} without "
+        "jobdeck's JSON: is the URL that of a jobdeck server?",
+    )
+
+
+def _why_unreachable(url: str, exc: httpx.TransportError) -> str:
+    if isinstance(exc, httpx.TimeoutException):
+        reason = "no answer in time"
+    else:
+        reason = str(exc) or type(exc).__name__
+    return (
+        f"cannot reach a jobdeck server at {url}: {reason}. Is `jobdeck serve` "
+        "running there? Give its address with --url or JOBDECK_URL."
+    )
