@@ -23,11 +23,12 @@ from jobdeck.web.auth import (
     accounts_of,
     viewer,
 )
+from jobdeck.web.errors import GUARDED_ERRORS, error_responses
 
 # Every route of `router` needs a signed-in principal: the check sits on the router,
 # so a new route cannot forget it. Public routes, few and on purpose, are on `public`.
-router = APIRouter(dependencies=[Depends(viewer)])
-public = APIRouter()
+router = APIRouter(dependencies=[Depends(viewer)], responses=GUARDED_ERRORS)
+public = APIRouter(responses=error_responses(400, 401, 413, 422, 429))
 
 
 class SignIn(BaseModel):

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from jobdeck import errors
@@ -26,6 +27,27 @@ STATUS_OF: dict[type[errors.JobdeckError], int] = {
     errors.TooManyAttempts: 429,
     errors.StoreError: 503,
 }
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    field: str | None = None
+
+
+class ErrorBody(BaseModel):
+    """The one shape of every error answer."""
+
+    error: ErrorDetail
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI declarations of error answers, for a router's `responses`."""
+    return {status: {"model": ErrorBody} for status in statuses}
+
+
+# What any signed-in route may answer besides its success.
+GUARDED_ERRORS = error_responses(400, 401, 403, 404, 409, 413, 422, 503)
 
 
 def error_response(

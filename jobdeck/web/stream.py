@@ -18,8 +18,9 @@ from fastapi.sse import EventSourceResponse
 from jobdeck.deck import Deck
 from jobdeck.events import Subscriber, encode_frame
 from jobdeck.web.auth import Viewer, viewer
+from jobdeck.web.errors import GUARDED_ERRORS
 
-router = APIRouter(dependencies=[Depends(viewer)])
+router = APIRouter(dependencies=[Depends(viewer)], responses=GUARDED_ERRORS)
 
 HEARTBEAT_S = 15.0
 HEADERS = {

@@ -43,6 +43,7 @@ CHECKS = [
     checks.content_type_conformance,
     checks.response_headers_conformance,
     checks.negative_data_rejection,
+    checks.status_code_conformance,
 ]
 NOT_FUZZED = {"/api/jobs/sse"}
 PYTHON = json.dumps(sys.executable)
