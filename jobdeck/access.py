@@ -33,6 +33,9 @@ log = logging.getLogger("jobdeck.access")
 MIN_PASSWORD_LENGTH = 10
 TOKEN_PREFIX = "jdt_"
 SESSION_LIFETIME = timedelta(hours=12)
+SESSION_IDLE = timedelta(hours=1)
+# A session's last use is written at most this often, not on every request.
+SESSION_TOUCH_EVERY = timedelta(minutes=1)
 
 _hasher = PasswordHasher()  # argon2id with the library's current parameters
 # Verified against when the user does not exist, so that both cases take as long.
@@ -135,6 +138,7 @@ class Accounts:
             csrf_token=secrets.token_urlsafe(24),
             created_at=_now(),
             expires_at=_now() + SESSION_LIFETIME,
+            last_seen_at=_now(),
         )
         await self.store.add_session(record)
         return secret, Principal(
@@ -148,8 +152,14 @@ class Accounts:
     async def principal_for(self, secret: str) -> Principal:
         """The principal behind a session cookie, or NotSignedIn."""
         session = await self.store.get_session(_session_id(secret))
-        if session is None or session.expires_at <= _now():
+        now = _now()
+        if session is None or session.expires_at <= now:
             raise NotSignedIn("the session has ended; sign in again")
+        seen = session.last_seen_at or session.created_at
+        if now - seen > SESSION_IDLE:
+            raise NotSignedIn("the session ended after an hour unused; sign in again")
+        if now - seen > SESSION_TOUCH_EVERY:
+            await self.store.touch_session(session.id, now)
         user = await self.store.get_user(session.username)
         if user is None:
             raise NotSignedIn("the user no longer exists")

@@ -119,3 +119,7 @@ class Store(ABC):
 
     @abstractmethod
     async def delete_session(self, session_id: str) -> None: ...
+
+    @abstractmethod
+    async def touch_session(self, session_id: str, seen_at: datetime) -> None:
+        """Note that the session was used at `seen_at`."""

@@ -145,6 +145,13 @@ class MemoryStore(Store):
     async def delete_session(self, session_id: str) -> None:
         self.sessions.pop(session_id, None)
 
+    async def touch_session(self, session_id: str, seen_at: datetime) -> None:
+        session = self.sessions.get(session_id)
+        if session is not None:
+            self.sessions[session_id] = dataclasses.replace(
+                session, last_seen_at=seen_at
+            )
+
     def _raise_if_failing(self) -> None:
         if self.failing is not None:
             raise self.failing

@@ -91,6 +91,7 @@ class SessionRecord:
     csrf_token: str
     created_at: datetime
     expires_at: datetime
+    last_seen_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -108,6 +108,7 @@ sessions = sa.Table(
     sa.Column("csrf_token", sa.String(64), nullable=False),
     sa.Column("created_at", UtcTime, nullable=False),
     sa.Column("expires_at", UtcTime, nullable=False),
+    sa.Column("last_seen_at", UtcTime),
     sa.Index("ix_sessions_user", "username"),
 )
 

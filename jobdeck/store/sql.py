@@ -234,6 +234,16 @@ class SqlStore(Store):
         return ended
 
     @_wrap_errors
+    async def touch_session(self, session_id: str, seen_at: datetime) -> None:
+        statement = (
+            sa.update(schema.sessions)
+            .where(schema.sessions.c.id == session_id)
+            .values(last_seen_at=seen_at)
+        )
+        async with self._transaction() as connection:
+            await connection.execute(statement)
+
+    @_wrap_errors
     async def add_token(self, token: TokenRecord) -> None:
         async with self._transaction() as connection:
             await connection.execute(sa.insert(schema.tokens), [as_row(token)])

@@ -189,3 +189,14 @@ async def test_users_change_and_leave_with_their_sessions(store: Store) -> None:
     assert (await store.get_user("ann")) == UserRecord("ann", "new", "viewer", T0)
     assert await store.delete_user("ann") is True
     assert await store.delete_user("ann") is False
+
+
+async def test_a_session_remembers_its_last_use(store: Store) -> None:
+    later = T0 + timedelta(hours=1)
+    await store.add_session(SessionRecord("s1", "ann", "c", T0, later))
+    await store.touch_session("s1", T0 + timedelta(minutes=5))
+    await store.touch_session("missing", T0)
+
+    session = await store.get_session("s1")
+    assert session is not None
+    assert session.last_seen_at == T0 + timedelta(minutes=5)
