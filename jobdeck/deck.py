@@ -427,6 +427,8 @@ class Deck:
         else:
             state.last_scheduled_due = due
             state.last_scheduled_at = self._walls.of(due)
+            if state.metrics is not None:
+                state.metrics.last_lateness_s = now - due
             self._start_run(state, Trigger.SCHEDULE, None, state.last_scheduled_at)
         self._set_due(state, scheduler.next_after(due, interval, now))
 
@@ -552,7 +554,8 @@ class Deck:
         state.last_error = result.error if result.outcome.failed else None
         state.last_summary = result.summary
         run.result, run.duration_ms = result, duration_ms
-        state.note_run(duration_ms, result.outcome)
+        ended_at = run.started_at.timestamp() + duration_ms / 1000
+        state.note_run(duration_ms, result.outcome, ended_at)
         if run.context is not None:
             # Break the run → context → callback → run cycle, so that the run is
             # freed by reference counting, not left for the garbage collector.

@@ -15,6 +15,7 @@ from typing import Any
 
 from jobdeck.intervals import format_interval
 from jobdeck.jobs import Job
+from jobdeck.metrics import JobMetrics
 from jobdeck.runs import Outcome, Run
 from jobdeck.store.records import JobRecord
 
@@ -64,12 +65,20 @@ class JobState:
     # than usual; None until the first success, to keep idle jobs small.
     recent_ms: list[int] | None = None
     recent_runs: list[tuple[int, str]] | None = None
+    # Counts for /metrics, made at the first run.
+    metrics: JobMetrics | None = None
     # Their median, once there are a few: a run's usual duration.
     usual_ms: int | None = None
     version: int = 0
 
-    def note_run(self, duration_ms: int, outcome: Outcome) -> None:
-        """Keep the latest runs' durations and outcomes, for the sparkline."""
+    def note_run(self, duration_ms: int, outcome: Outcome, ended_at: float) -> None:
+        """Keep the latest runs' durations and outcomes, for the sparkline and the
+        metrics; `ended_at` is a Unix time."""
+        if self.metrics is None:
+            self.metrics = JobMetrics()
+        self.metrics.observe_run(
+            outcome.value, outcome.failed, duration_ms / 1000, ended_at
+        )
         if self.recent_runs is None:
             self.recent_runs = []
         self.recent_runs.append((duration_ms, outcome.value))

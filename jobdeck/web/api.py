@@ -6,12 +6,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from pydantic import BaseModel, Field
 
 from jobdeck.access import Role
 from jobdeck.deck import Actor, Deck
 from jobdeck.errors import InvalidInput, JobNotFound
 from jobdeck.intervals import parse_interval
+from jobdeck.metrics import DeckCollector
 from jobdeck.status import iso
 from jobdeck.store.records import AuditEntry, RunRecord, TokenRecord
 from jobdeck.web.auth import (
@@ -274,6 +277,14 @@ async def list_audit(
     entries = await deck_of(request).store.list_audit(limit, offset, job)
     objects = [_audit_object(entry) for entry in entries]
     return {"entries": objects, "limit": limit, "offset": offset}
+
+
+@router.get("/metrics", response_class=PlainTextResponse)
+async def metrics(request: Request, _: Viewer) -> PlainTextResponse:
+    """Prometheus text format; needs a session or a token, like every route."""
+    registry = CollectorRegistry()
+    registry.register(DeckCollector(deck_of(request)))
+    return PlainTextResponse(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
 
 @public.get("/healthz")

@@ -558,3 +558,27 @@ async def test_a_viewer_can_sign_out(anonymous: httpx.AsyncClient) -> None:
     answer = await anonymous.delete("/api/session", headers={"X-CSRF-Token": token})
     assert answer.status_code == 204
     assert (await anonymous.get("/api/jobs")).status_code == 401
+
+
+async def test_metrics_need_a_principal_and_speak_prometheus(
+    admin: httpx.AsyncClient, anonymous_too: httpx.AsyncClient, deck: Deck
+) -> None:
+    await admin.post("/api/jobs/probe/run")
+    for _ in range(100):
+        if deck.job_object("probe")["status"] != "running":
+            break
+        await asyncio.sleep(0.01)
+    await admin.post("/api/jobs/slow/pause")
+
+    anonymous = await anonymous_too.get("/metrics")
+    answer = await admin.get("/metrics")
+    text = answer.text
+
+    assert anonymous.status_code == 401
+    assert answer.headers["content-type"].startswith("text/plain")
+    assert 'jobdeck_job_runs_total{job="probe",outcome="success"} 1.0' in text
+    assert 'jobdeck_job_duration_seconds_count{job="probe"} 1.0' in text
+    assert 'jobdeck_job_consecutive_failures{job="probe"} 0.0' in text
+    assert 'jobdeck_job_last_success_timestamp_seconds{job="probe"}' in text
+    assert 'jobdeck_job_paused{job="slow"} 1.0' in text
+    assert "jobdeck_scheduler_running 1.0" in text
