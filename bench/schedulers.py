@@ -31,8 +31,9 @@ FIRST_DELAY_S = 3.0
 
 
 def tune_gc() -> None:
-    """With --gc-tuned, both schedulers run as `jobdeck serve` runs: the objects
-    made at start-up frozen out of the collector, and a larger first generation."""
+    """With BENCH_GC_TUNED=1, both schedulers run with the objects made at start-up
+    frozen out of the collector (as `jobdeck serve` does) and a larger first
+    generation, to see how much of the cost is the garbage collector's."""
     if os.environ.get("BENCH_GC_TUNED"):
         gc.freeze()
         gc.set_threshold(50_000, 20, 20)
