@@ -582,3 +582,27 @@ async def test_metrics_need_a_principal_and_speak_prometheus(
     assert 'jobdeck_job_last_success_timestamp_seconds{job="probe"}' in text
     assert 'jobdeck_job_paused{job="slow"} 1.0' in text
     assert "jobdeck_scheduler_running 1.0" in text
+
+
+async def test_cross_site_form_and_plain_text_posts_are_refused(
+    admin: httpx.AsyncClient,
+) -> None:
+    """BC-19: what another origin can send without reading our pages: a form post,
+    a `text/plain` fetch holding JSON. Neither can carry the CSRF header."""
+    del admin.headers["X-CSRF-Token"]
+    form = await admin.post(
+        "/api/jobs/probe/pause",
+        content=b"x=1",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    plain = await admin.put(
+        "/api/jobs/probe/interval",
+        content=b'{"interval": "1s"}',
+        headers={"content-type": "text/plain", "origin": "http://attacker.test"},
+    )
+    image = await admin.get("/api/jobs/probe/run")
+
+    assert form.status_code == plain.status_code == 403
+    assert image.status_code == 405
+    job = (await admin.get("/api/jobs/probe")).json()
+    assert (job["paused"], job["interval"], job["run_count"]) == (False, "1h", 0)
