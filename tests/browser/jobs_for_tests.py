@@ -34,3 +34,25 @@ async def slow_after_three(run: RunContext) -> None:
         return
     run.progress(0.25, "copying block 3 of 12")
     await asyncio.sleep(OVERRUN_S)
+
+
+_mirror_calls = 0
+
+
+async def sync_mirror(run: RunContext) -> str:
+    """Writes a few lines to its run's log and says what it did."""
+    run.log.info("connecting to the mirror")
+    run.log.warning("mirror is slow: %d ms", 850)
+    run.log.info("copied %d files", 12)
+    await asyncio.sleep(0.05)
+    return "copied 12 files"
+
+
+def flaky_mirror(run: RunContext) -> str:
+    """Fails every other run with a traceback, after writing to its log."""
+    global _mirror_calls
+    _mirror_calls += 1
+    run.log.info("attempt %d", _mirror_calls)
+    if _mirror_calls % 2 == 1:
+        raise ConnectionError("mirror unreachable: <b>no route</b>")
+    return "mirror answered"

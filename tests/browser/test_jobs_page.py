@@ -7,55 +7,42 @@ the admin; changes "made elsewhere" go through the JSON API.
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
+from tests.browser.browsing import (
+    ARTIFACTS,
+    PASSWORD,
+    RELATIVE_DUE,
+    RELATIVE_PAST,
+    Api,
+    action,
+    card,
+    fits_width,
+    held_requests,
+    part,
+    rgb,
+    serving,
+    sign_in,
+    skip_without_chromium,
+    wait_for_held,
+    wait_until_idle,
+)
 
-if not CHROMIUM.exists():
-    if os.environ.get("CI"):
-        pytest.fail(
-            f"{CHROMIUM} is missing; CI must run the browser tests", pytrace=False
-        )
-    pytest.skip(f"needs the system Chromium at {CHROMIUM}", allow_module_level=True)
+skip_without_chromium()
 
 from playwright.sync_api import (  # noqa: E402
-    APIRequestContext,
     Browser,
     BrowserContext,
-    Locator,
     Page,
-    Playwright,
     Route,
     expect,
-    sync_playwright,
 )
 
 pytestmark = pytest.mark.e2e
-
-REPO = Path(__file__).resolve().parents[2]
-ARTIFACTS = REPO / "test-artifacts"
-PASSWORD = "browser-test-password-1"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 CONFIG = """\
 [stock]
@@ -109,242 +96,6 @@ category = "test"
 description = "Quick three times, then far slower than usual."
 first_delay = "1h"
 """
-JOB_NAMES = [
-    "slow-job",
-    "failing-job",
-    "quick-job",
-    "markup-job",
-    "halfway-job",
-    "overrun-job",
-]
-# Jobs whose runs last until cancelled (or long enough to be worth cancelling).
-LINGERING = ("halfway-job", "overrun-job")
-
-# "2m ago", "in 25s", "in 59m 59s" and so on.
-RELATIVE_PAST = re.compile(r"^(just now|\d+[smhd]( \d+[smhd])? ago)$")
-RELATIVE_DUE = re.compile(r"^in \d+[smhd]( \d+[smhd])?$")
-
-
-# --- the server --------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for_health(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    import urllib.error
-    import urllib.request
-
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"jobdeck serve exited early:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as answer:
-                if answer.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.2)
-    pytest.fail(
-        f"jobdeck serve did not answer /healthz in 20 s:\n{log.read_text()[-3000:]}"
-    )
-
-
-@contextmanager
-def serving(home: Path, log_name: str = "serve.log") -> Iterator[str]:
-    """`jobdeck serve` on a free port of 127.0.0.1, with its data under `home`."""
-    config = home / "jobdeck.toml"
-    config.write_text(CONFIG, encoding="utf-8")
-    log = home / log_name
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    command = [
-        sys.executable, "-m", "jobdeck", "serve",
-        "--host", "127.0.0.1", "--port", str(port),
-        "--data-dir", str(home / "data"), "--config", str(config),
-    ]  # fmt: skip
-    # The config loads job bodies from tests.browser.jobs_for_tests.
-    python_path = os.pathsep.join(
-        filter(None, [str(REPO), os.environ.get("PYTHONPATH")])
-    )
-    env = {
-        **os.environ,
-        "JOBDECK_ADMIN_PASSWORD": PASSWORD,
-        "PYTHONPATH": python_path,
-    }
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            command, cwd=home, env=env, stdout=output, stderr=subprocess.STDOUT
-        )
-    try:
-        wait_for_health(url, process, log)
-        yield url
-    finally:
-        stop(process)
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-@pytest.fixture(scope="module")
-def server_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("jobdeck")
-
-
-@pytest.fixture(scope="module")
-def server(server_home: Path) -> Iterator[str]:
-    with serving(server_home) as url:
-        yield url
-
-
-# --- the browser and the API -------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def playwright() -> Iterator[Playwright]:
-    with sync_playwright() as driver:
-        yield driver
-
-
-@pytest.fixture(scope="module")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    browser = playwright.chromium.launch(
-        executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
-    )
-    yield browser
-    browser.close()
-
-
-class Api:
-    """The JSON API as another admin sees it: the source of outside changes."""
-
-    def __init__(self, request: APIRequestContext) -> None:
-        self.request = request
-        answer = request.post(
-            "/api/session", data={"username": "admin", "password": PASSWORD}
-        )
-        assert answer.status == 200, answer.text()
-        self.csrf = answer.json()["csrf_token"]
-
-    def get(self, path: str) -> Any:
-        answer = self.request.get(path)
-        assert answer.ok, f"GET {path}: {answer.status} {answer.text()}"
-        return answer.json()
-
-    def send(self, method: str, path: str, body: Any = None) -> Any:
-        answer = self.request.fetch(
-            path, method=method, data=body, headers={"X-CSRF-Token": self.csrf}
-        )
-        return answer.status, answer.json() if answer.body() else None
-
-    def job(self, name: str) -> dict[str, Any]:
-        job: dict[str, Any] = self.get(f"/api/jobs/{name}")
-        return job
-
-    def control(self, method: str, path: str, body: Any = None) -> dict[str, Any]:
-        status, answer = self.send(method, path, body)
-        assert status in (200, 202), f"{method} {path}: {status} {answer}"
-        job: dict[str, Any] = answer["job"]
-        return job
-
-
-@pytest.fixture(scope="module")
-def api(playwright: Playwright, server: str) -> Iterator[Api]:
-    request = playwright.request.new_context(base_url=server)
-    yield Api(request)
-    request.dispose()
-
-
-def wait_until_idle(api: Api, timeout_s: float = 15) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        jobs: list[dict[str, Any]] = api.get("/api/jobs")["jobs"]
-        if not any(job["status"] == "running" for job in jobs):
-            return jobs
-        assert time.monotonic() < deadline, "a job is still running"
-        time.sleep(0.1)
-
-
-@pytest.fixture(autouse=True)
-def fresh_jobs(api: Api) -> None:
-    """Every test starts with no job running, paused or with a changed interval."""
-    for name in LINGERING:
-        if api.job(name)["status"] == "running":
-            status, answer = api.send("POST", f"/api/jobs/{name}/cancel")
-            assert status in (200, 409), answer  # 409: it ended meanwhile
-    for job in wait_until_idle(api):
-        if job["paused"]:
-            api.control("POST", f"/api/jobs/{job['name']}/resume")
-        if job["interval_overridden"]:
-            api.control("DELETE", f"/api/jobs/{job['name']}/interval")
-
-
-@pytest.fixture
-def context(browser: Browser, server: str) -> Iterator[BrowserContext]:
-    context = browser.new_context(
-        base_url=server, viewport={"width": 1280, "height": 900}
-    )
-    yield context
-    context.close()
-
-
-@pytest.fixture
-def page(context: BrowserContext) -> Iterator[Page]:
-    """A page whose uncaught errors and CSP violations fail the test."""
-    page = context.new_page()
-    problems: list[str] = []
-    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-    page.on("console", lambda message: _note_console(message, problems))
-    yield page
-    assert problems == []
-
-
-def _note_console(message: Any, problems: list[str]) -> None:
-    text = message.text
-    if "Content Security Policy" in text or "Refused to" in text:
-        problems.append(f"CSP: {text}")
-    elif message.type == "error" and "Failed to load resource" not in text:
-        problems.append(f"console error: {text}")
-
-
-def sign_in(context: BrowserContext) -> None:
-    answer = context.request.post(
-        "/api/session", data={"username": "admin", "password": PASSWORD}
-    )
-    assert answer.status == 200, answer.text()
-
-
-@pytest.fixture
-def jobs_page(context: BrowserContext, page: Page) -> Page:
-    """The Jobs page, signed in as admin, with its cards drawn from the stream."""
-    sign_in(context)
-    page.goto("/admin/jobs")
-    expect(page.locator('[data-field="connection"]')).to_have_text("Live")
-    for name in JOB_NAMES:
-        expect(card(page, name)).to_be_visible()
-    return page
-
-
-def card(page: Page, name: str) -> Locator:
-    return page.locator(f'[data-job="{name}"]')
-
-
-def part(card: Page | Locator, name: str) -> Locator:
-    return card.locator(f'[data-field="{name}"]')
-
-
-def action(card: Locator, name: str) -> Locator:
-    return card.locator(f'[data-action="{name}"]')
 
 
 # --- signing in --------------------------------------------------------------
@@ -496,7 +247,7 @@ def test_resume_brings_back_the_two_bars(jobs_page: Page, api: Api) -> None:
     pause.click()
     expect(pause).to_have_attribute("aria-label", "Resume")
 
-    jobs_page.get_by_role("button", name="Resume").click()
+    jobs_page.get_by_role("button", name="Resume", exact=True).click()
     expect(pause).to_have_attribute("aria-label", "Pause")
     expect(pause.locator('[data-icon="pause"]')).to_be_visible()
     expect(pause.locator('[data-icon="resume"]')).to_be_hidden()
@@ -598,7 +349,11 @@ def test_a_viewer_sees_the_cards_without_controls(
     expect(page.locator("body")).to_have_attribute("data-role", "viewer")
     quick = card(page, "quick-job")
     expect(part(quick, "status")).to_have_text("idle")
-    expect(quick.locator("[data-action]")).to_have_count(0)
+    # Reading the job's history is all a viewer may do from a card.
+    expect(quick.locator("[data-action]")).to_have_count(1)
+    expect(action(quick, "details")).to_be_visible()
+    expect(part(quick, "select")).to_have_count(0)
+    expect(page.locator('[data-action^="bulk-"]')).to_have_count(0)
     expect(page.locator('[data-action="live"]')).to_be_visible()
 
 
@@ -738,7 +493,7 @@ def test_signing_out_elsewhere_shows_that_the_session_expired(
 def test_a_second_server_on_the_same_data_shows_the_scheduler_stopped(
     browser: Browser, server: str, server_home: Path
 ) -> None:
-    with serving(server_home, "second-serve.log") as second:
+    with serving(server_home, CONFIG, "second-serve.log") as second:
         context = browser.new_context(base_url=second)
         try:
             page = context.new_page()
@@ -776,12 +531,6 @@ def test_a_failing_run_shows_its_error_in_red(jobs_page: Page, api: Api) -> None
     )
 
 
-def rgb(locator: Locator) -> tuple[int, int, int]:
-    color = locator.evaluate("element => getComputedStyle(element).color")
-    red, green, blue = (int(value) for value in re.findall(r"\d+", color)[:3])
-    return red, green, blue
-
-
 def test_job_text_is_shown_as_text_never_as_markup(jobs_page: Page, api: Api) -> None:
     markup = card(jobs_page, "markup-job")
     expect(part(markup, "description")).to_have_text("Says <b>hello</b> & <i>bye</i>.")
@@ -795,20 +544,6 @@ def test_job_text_is_shown_as_text_never_as_markup(jobs_page: Page, api: Api) ->
 # --- runs in progress --------------------------------------------------------
 
 RUNNING_FOR = re.compile(r"^for \d+s$")
-
-
-def held_requests(page: Page, pattern: str) -> list[Route]:
-    """Requests to `pattern` are held (not sent) until the test continues them."""
-    held: list[Route] = []
-    page.route(pattern, lambda route: held.append(route))
-    return held
-
-
-def wait_for_held(page: Page, held: list[Route], count: int = 1) -> None:
-    deadline = time.monotonic() + 5
-    while len(held) < count:
-        assert time.monotonic() < deadline, f"{len(held)} of {count} requests held"
-        page.wait_for_timeout(20)
 
 
 def test_cancel_ends_the_run_as_cancelled_without_reload(
@@ -904,8 +639,7 @@ def test_a_run_far_longer_than_usual_shows_a_note(jobs_page: Page, api: Api) -> 
     jobs_page.set_viewport_size({"width": 320, "height": 800})
     jobs_page.emulate_media(color_scheme="dark")
     overrun.scroll_into_view_if_needed()
-    width = jobs_page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 320, f"the page is {width} px wide at 320 px"
+    fits_width(jobs_page, 320)
     overrun.screenshot(path=ARTIFACTS / "running-card-320-dark.png")
 
     action(overrun, "cancel").click()
@@ -930,8 +664,7 @@ def test_the_page_fits_a_large_screen_and_320_pixels(jobs_page: Page, api: Api) 
 
     jobs_page.set_viewport_size({"width": 320, "height": 800})
     expect(card(jobs_page, "slow-job")).to_be_visible()
-    width = jobs_page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 320, f"the page is {width} px wide at 320 px"
+    fits_width(jobs_page, 320)
     jobs_page.screenshot(path=ARTIFACTS / "jobs-page-320.png", full_page=True)
 
 

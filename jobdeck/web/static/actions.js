@@ -1,5 +1,6 @@
-// The controls on a card: Run now, Cancel run, Pause/Resume, Interval (with
-// its editor) and Reset to the default interval.
+// The controls on a card: Run now, Cancel run, Pause/Resume, Pause for a
+// while (its dialog), Interval (with its editor), Reset to the default
+// interval, and History and audit (the detail panel).
 
 import { api } from "./api.js";
 import { showActionError } from "./cards.js";
@@ -8,8 +9,9 @@ import { closeEditor, isEditorOpen, openEditor, wireEditor } from "./editor.js";
 // Buttons that must not send twice: disabled on the click, before any answer.
 const DISABLED_AT_ONCE = new Set(["run", "cancel"]);
 
-// board: the Board; onUnauthorized(): the session is gone.
-export function cardControls(board, { onUnauthorized }) {
+// board: the Board; onUnauthorized(): the session is gone; openDetail(job,
+// opener) and openPauseMenu(job, opener) open those dialogs.
+export function cardControls(board, { onUnauthorized, openDetail, openPauseMenu }) {
   const handled = (error) => {
     if (error.status !== 401) return false;
     onUnauthorized();
@@ -53,6 +55,11 @@ export function cardControls(board, { onUnauthorized }) {
       if (isEditorOpen(card)) closeEditor(card);
       else openEditor(card, board.job(card.dataset.job)?.interval ?? "");
     },
+    "pause-menu": (card, control) => {
+      showActionError(card, "");
+      openPauseMenu(board.job(card.dataset.job), control);
+    },
+    details: (card, control) => openDetail(board.job(card.dataset.job), control),
   };
 
   function onClick(event) {
@@ -61,7 +68,7 @@ export function cardControls(board, { onUnauthorized }) {
     const handler = card && handlers[control.dataset.action];
     if (!handler || control.disabled) return;
     if (DISABLED_AT_ONCE.has(control.dataset.action)) control.disabled = true;
-    handler(card);
+    handler(card, control);
   }
 
   function wire(card) {
@@ -69,6 +76,7 @@ export function cardControls(board, { onUnauthorized }) {
       save: async (name, text) => (await api.setInterval(name, text)).job,
       onSaved: (job) => board.showJob(job),
       onFailure: handled,
+      preview: (name, text, options) => api.previewInterval(name, text, options),
     });
   }
 

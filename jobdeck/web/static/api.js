@@ -66,14 +66,29 @@ export async function request(method, path, body, { signal } = {}) {
 
 const jobPath = (name) => `/api/jobs/${encodeURIComponent(name)}`;
 
+function query(params) {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== undefined && value !== null) search.set(key, String(value));
+  }
+  return search.toString();
+}
+
 export const api = {
   listJobs: (options) => request("GET", "/api/jobs", undefined, options),
   runJob: (name) => request("POST", `${jobPath(name)}/run`),
   cancelJob: (name) => request("POST", `${jobPath(name)}/cancel`),
-  pauseJob: (name) => request("POST", `${jobPath(name)}/pause`),
+  // end: undefined (until someone resumes), {for: "2h"} or {until: ISO time}.
+  pauseJob: (name, end) => request("POST", `${jobPath(name)}/pause`, end),
   resumeJob: (name) => request("POST", `${jobPath(name)}/resume`),
   setInterval: (name, interval) => request("PUT", `${jobPath(name)}/interval`, { interval }),
   resetInterval: (name) => request("DELETE", `${jobPath(name)}/interval`),
+  previewInterval: (name, interval, options) =>
+    request("GET", `${jobPath(name)}/interval/preview?${query({ interval })}`, undefined, options),
+  listRuns: (name, { limit, offset }, options) =>
+    request("GET", `${jobPath(name)}/runs?${query({ limit, offset })}`, undefined, options),
+  listAudit: (name, { limit, offset }, options) =>
+    request("GET", `/api/audit?${query({ job: name, limit, offset })}`, undefined, options),
   signIn: (username, password) => request("POST", "/api/session", { username, password }),
   signOut: () => request("DELETE", "/api/session"),
 };

@@ -3,16 +3,22 @@
 
 import { createCard, showActionError, updateCard } from "./cards.js";
 
+// Past this many cards, those out of view skip layout and paint (see the CSS).
+const MANY_CARDS = 60;
+
 export class Board {
   // grid: the container of the cards; empty: the note shown when there are
   // none; onScheduler(scheduler) draws the status bar; onCardCreated(card)
-  // wires a new card's controls.
-  constructor(grid, { isAdmin, empty, onScheduler, onCardCreated }) {
+  // wires a new card's controls; onJobShown(job, card) follows each change of
+  // one job (filters, the detail panel); onJobsChanged() follows a snapshot.
+  constructor(grid, { isAdmin, empty, onScheduler, onCardCreated, onJobShown, onJobsChanged }) {
     this.grid = grid;
     this.empty = empty;
     this.isAdmin = isAdmin;
     this.onScheduler = onScheduler;
     this.onCardCreated = onCardCreated;
+    this.onJobShown = onJobShown ?? (() => {});
+    this.onJobsChanged = onJobsChanged ?? (() => {});
     this.jobs = new Map();
     this.cards = new Map();
     this.epoch = null;
@@ -61,9 +67,14 @@ export class Board {
     for (const name of [...this.cards.keys()]) {
       if (!names.has(name)) this.#remove(name);
     }
-    for (const job of jobs) this.showJob(job);
+    // New cards go in one append: a thousand jobs cost one layout, not a thousand.
+    const added = document.createDocumentFragment();
+    for (const job of jobs) this.#showJob(job, added);
+    this.grid.append(added);
+    this.grid.classList.toggle("cards--many", this.cards.size > MANY_CARDS);
     this.empty.hidden = this.cards.size > 0;
     this.grid.setAttribute("aria-busy", "false");
+    this.onJobsChanged();
   }
 
   showScheduler(scheduler) {
@@ -76,14 +87,22 @@ export class Board {
   }
 
   showJob(job) {
+    this.#showJob(job, this.grid);
+  }
+
+  #showJob(job, container) {
     const known = this.jobs.get(job.name);
     if (known && job.version <= known.version) return;
     this.jobs.set(job.name, job);
-    const card = this.cards.get(job.name);
-    if (!card) return this.#add(job);
-    updateCard(card, job);
-    // A refusal message speaks of a state that has now changed.
-    showActionError(card, "");
+    let card = this.cards.get(job.name);
+    if (!card) {
+      card = this.#add(job, container);
+    } else {
+      updateCard(card, job);
+      // A refusal message speaks of a state that has now changed.
+      showActionError(card, "");
+    }
+    this.onJobShown(job, card);
   }
 
   // Redraw a card from its latest known state (e.g. after a refused action).
@@ -97,11 +116,12 @@ export class Board {
     return this.jobs.get(name);
   }
 
-  #add(job) {
+  #add(job, container) {
     const card = createCard(job, { isAdmin: this.isAdmin });
     this.cards.set(job.name, card);
-    this.grid.append(card);
+    container.append(card);
     this.onCardCreated(card);
+    return card;
   }
 
   #remove(name) {

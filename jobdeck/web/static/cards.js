@@ -1,7 +1,9 @@
 // One card per job: built from the <template id="job-card"> and filled only
 // through textContent and attributes, never as markup.
 
-import { clearTime, setTime } from "./times.js";
+import { durationText } from "./format.js";
+import { drawSparkline } from "./sparkline.js";
+import { clearTime, setTime, setTimedText } from "./times.js";
 
 const template = () => document.getElementById("job-card");
 
@@ -22,6 +24,9 @@ export function createCard(job, { isAdmin }) {
   const heading = field(card, "name");
   heading.id = `job-${job.name}`;
   card.setAttribute("aria-labelledby", heading.id);
+  field(card, "select")?.setAttribute("aria-label", `Select ${job.name}`);
+  button(card, "details").setAttribute("aria-label", `History and audit of ${job.name}`);
+  button(card, "pause-menu")?.setAttribute("aria-label", `Pause ${job.name} for a while`);
   updateCard(card, job);
 
   return card;
@@ -37,6 +42,8 @@ export function updateCard(card, job) {
   showInterval(card, job);
   showLastRun(card, job);
   showNextRun(card, job);
+  showWhyNotRunning(field(card, "why_not_running"), job);
+  showSparkline(card, job);
   showRunning(card, job);
   showError(card, job);
   showControls(card, job);
@@ -78,12 +85,6 @@ function outcomeText(job) {
   return `· ${job.last_outcome} in ${durationText(job.last_duration_ms)}`;
 }
 
-export function durationText(ms) {
-  if (ms < 1000) return `${ms} ms`;
-  if (ms < 60000) return `${(ms / 1000).toFixed(1)} s`;
-  return `${Math.round(ms / 60000)} min`;
-}
-
 function showNextRun(card, job) {
   const time = field(card, "next_run");
   const note = field(card, "paused_note");
@@ -97,15 +98,33 @@ function showNextRun(card, job) {
   }
 }
 
+// "paused until 14:05:09 (in 29m 59s), by admin", or "paused by admin".
 function showPausedNote(note, job) {
   const parts = [];
-  if (job.paused_by) parts.push(`by ${job.paused_by}`);
   if (job.paused_until) {
-    const until = document.createElement("time");
-    setTime(until, job.paused_until, "until");
-    parts.push(", resumes ", until);
+    const until = note.querySelector("time") ?? document.createElement("time");
+    until.dataset.field = "paused_until";
+    setTime(until, job.paused_until, "moment");
+    parts.push("until ", until);
+    if (job.paused_by) parts.push(`, by ${job.paused_by}`);
+  } else if (job.paused_by) {
+    parts.push(`by ${job.paused_by}`);
   }
   note.replaceChildren(...parts);
+}
+
+// The server's plain-words answer to "why is it not running?", its times local.
+export function showWhyNotRunning(element, job) {
+  const why = job.why_not_running;
+  element.hidden = !why;
+  element.dataset.reason = why?.reason ?? "";
+  setTimedText(element, why?.text ?? "");
+}
+
+function showSparkline(card, job) {
+  const runs = job.recent_runs ?? [];
+  field(card, "sparkline_row").hidden = runs.length === 0;
+  drawSparkline(field(card, "sparkline"), runs);
 }
 
 const TRIGGER_TEXT = { manual: "Manual run", schedule: "Scheduled run" };

@@ -1,8 +1,16 @@
-// The inline interval editor of a card: prefilled input, Save (or Enter),
-// Cancel (or Escape). A refused value shows the server's message inline and
-// leaves the job as it was.
+// The inline interval editor of a card: prefilled input, a preview of what
+// Save would do (preview.js), Save (or Enter), Cancel (or Escape). A refused
+// value shows the server's message inline and leaves the job as it was.
+//
+// The form exists only while it is open, built from <template
+// id="interval-editor">: a page of a thousand cards carries no thousand forms
+// (the browser's autofill scans every form on a page, at a cost per form).
 
 import { button, field } from "./cards.js";
+import { requestPreview, stopPreview, wirePreview } from "./preview.js";
+
+// card -> { save, onSaved, onFailure, preview }
+const wiring = new WeakMap();
 
 export function isEditorOpen(card) {
   const form = field(card, "interval-editor");
@@ -10,7 +18,7 @@ export function isEditorOpen(card) {
 }
 
 export function openEditor(card, currentInterval) {
-  const form = field(card, "interval-editor");
+  const form = field(card, "interval-editor") ?? buildEditor(card);
   const input = form.elements.interval;
   input.value = currentInterval;
   showEditorError(card, "");
@@ -18,22 +26,25 @@ export function openEditor(card, currentInterval) {
   button(card, "interval").setAttribute("aria-expanded", "true");
   input.focus();
   input.select();
+  requestPreview(card);
 }
 
 export function closeEditor(card) {
   const form = field(card, "interval-editor");
-  if (form.hidden) return;
+  if (!form) return;
   const hadFocus = form.contains(document.activeElement);
-  form.hidden = true;
-  showEditorError(card, "");
+  stopPreview(card);
+  form.remove();
   const toggle = button(card, "interval");
   toggle.setAttribute("aria-expanded", "false");
   if (hadFocus) toggle.focus();
 }
 
 export function showEditorError(card, message) {
-  const error = field(card, "interval-error");
-  const input = field(card, "interval-editor").elements.interval;
+  const form = field(card, "interval-editor");
+  if (!form) return;
+  const error = field(form, "interval-error");
+  const input = form.elements.interval;
   error.textContent = message;
   error.hidden = !message;
   if (message) {
@@ -50,42 +61,52 @@ function errorId(card, error) {
   return error.id;
 }
 
-function setSaving(card, saving) {
-  const form = field(card, "interval-editor");
-  button(card, "save").disabled = saving;
+function setSaving(form, saving) {
+  button(form, "save").disabled = saving;
   form.elements.interval.readOnly = saving;
   form.setAttribute("aria-busy", String(saving));
 }
 
 // Wire one card's editor. `save(name, text)` returns a promise of the job or
-// throws an ApiError; `onSaved(job)` shows the new state.
-export function wireEditor(card, { save, onSaved, onFailure }) {
-  const form = field(card, "interval-editor");
-  if (!form) return;
+// throws an ApiError; `onSaved(job)` shows the new state; `preview(name,
+// text, {signal})` answers what Save would do.
+export function wireEditor(card, options) {
+  if (button(card, "interval")) wiring.set(card, options);
+}
 
+function buildEditor(card) {
+  const form = document.getElementById("interval-editor").content.firstElementChild.cloneNode(true);
+  field(card, "action-error").before(form);
+  const options = wiring.get(card);
+  wirePreview(card, options.preview);
+  // A new value makes the refusal of the old one moot.
+  form.elements.interval.addEventListener("input", () => showEditorError(card, ""));
   form.addEventListener("keydown", (event) => {
     if (event.key !== "Escape") return;
     event.preventDefault();
     closeEditor(card);
   });
-  button(card, "cancel-edit").addEventListener("click", () => closeEditor(card));
+  button(form, "cancel-edit").addEventListener("click", () => closeEditor(card));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    await submit(card, { save, onSaved, onFailure });
+    await submit(card, form, options);
   });
+  return form;
 }
 
-async function submit(card, { save, onSaved, onFailure }) {
-  const form = field(card, "interval-editor");
+async function submit(card, form, { save, onSaved, onFailure }) {
   const text = form.elements.interval.value;
-  setSaving(card, true);
+  setSaving(form, true);
   try {
     const job = await save(card.dataset.job, text);
     onSaved(job);
     closeEditor(card);
   } catch (error) {
-    if (!onFailure(error)) showEditorError(card, error.message);
+    if (!onFailure(error)) {
+      stopPreview(card);
+      showEditorError(card, error.message);
+    }
   } finally {
-    setSaving(card, false);
+    setSaving(form, false);
   }
 }

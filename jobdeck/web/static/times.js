@@ -6,6 +6,19 @@ const exactFormat = new Intl.DateTimeFormat(undefined, {
   dateStyle: "medium",
   timeStyle: "long",
 });
+// Local clock times, shortest first: today, this year, any year.
+const localFormats = {
+  today: new Intl.DateTimeFormat(undefined, { timeStyle: "medium" }),
+  year: new Intl.DateTimeFormat(undefined, {
+    month: "short",
+    day: "numeric",
+    hour: "2-digit",
+    minute: "2-digit",
+  }),
+  any: new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" }),
+};
+// A UTC time as the server writes it, inside plain words.
+const ISO_TIME = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z/g;
 
 export function parseTime(iso) {
   if (!iso) return null;
@@ -44,8 +57,11 @@ const FORMATS = {
   },
   // A duration so far: "for 12s".
   since: (delta) => `for ${spanText(Math.max(delta, 0))}`,
-  // A moment ahead, without the overdue notion: "in 2h".
-  until: (delta) => (delta < 0 ? `in ${spanText(delta)}` : "any moment"),
+  // Either way, after the local clock time: "14:05:09 (in 2m)", "9:12:40 (3m ago)".
+  moment: (delta) => {
+    if (Math.abs(delta) < 1000) return "now";
+    return delta > 0 ? `${spanText(delta)} ago` : `in ${spanText(delta)}`;
+  },
 };
 
 export function relativeText(kind, iso, now = Date.now()) {
@@ -54,26 +70,63 @@ export function relativeText(kind, iso, now = Date.now()) {
   return FORMATS[kind](now - ms);
 }
 
+// The local clock time of a moment, with its date unless it is today.
+export function localText(iso, now = Date.now()) {
+  const ms = parseTime(iso);
+  if (ms === null) return "";
+  const day = new Date(ms);
+  const today = new Date(now);
+  if (day.toDateString() === today.toDateString()) return localFormats.today.format(ms);
+  if (day.getFullYear() === today.getFullYear()) return localFormats.year.format(ms);
+  return localFormats.any.format(ms);
+}
+
 export function refreshTime(element, now = Date.now()) {
-  const { at, rel } = element.dataset;
+  const { at, rel, local } = element.dataset;
   if (!at || !rel) return;
-  const text = relativeText(rel, at, now);
+  const relative = relativeText(rel, at, now);
+  const text = local ? `${local} (${relative})` : relative;
   if (element.textContent !== text) element.textContent = text;
 }
 
-// Point a <time> at a moment; `kind` is one of past, due, since, until.
+// Point a <time> at a moment; `kind` is one of past, due, since, or moment
+// (the local clock time, then how far away it is).
 export function setTime(element, iso, kind) {
   element.dateTime = iso;
   element.dataset.at = iso;
   element.dataset.rel = kind;
+  if (kind === "moment") element.dataset.local = localText(iso);
+  else delete element.dataset.local;
   element.title = exactTime(iso);
   refreshTime(element);
+}
+
+// Plain words from the server, with each UTC time in them shown as a ticking
+// local <time>; the words themselves stay text.
+const shownWords = new WeakMap();
+
+export function setTimedText(element, text) {
+  const words = text ?? "";
+  if (shownWords.get(element) === words) return;
+  shownWords.set(element, words);
+  const parts = [];
+  let last = 0;
+  for (const match of words.matchAll(ISO_TIME)) {
+    parts.push(words.slice(last, match.index));
+    const time = document.createElement("time");
+    setTime(time, match[0], "moment");
+    parts.push(time);
+    last = match.index + match[0].length;
+  }
+  parts.push(words.slice(last));
+  element.replaceChildren(...parts.filter((part) => part !== ""));
 }
 
 export function clearTime(element, text) {
   element.removeAttribute("datetime");
   delete element.dataset.at;
   delete element.dataset.rel;
+  delete element.dataset.local;
   element.removeAttribute("title");
   element.textContent = text;
 }
