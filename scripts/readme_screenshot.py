@@ -30,10 +30,14 @@ def config_text() -> str:
     def files(*names: str) -> str:
         return "[" + ", ".join(f'"{DATA / name}"' for name in names) + "]"
 
+    lists = files(
+        "blocklist-hosts-adaway.txt",
+        "blocklist-adblock-hagezi-personal.txt",
+        "blocklist-adblock-perflyst-smarttv-agh.txt",
+    )
     return f"""
 [stock.blocklist-refresh]
-sources = {files("blocklist-hosts-adaway.txt", "blocklist-adblock-hagezi-personal.txt",
-                 "blocklist-adblock-perflyst-smarttv-agh.txt")}
+sources = {lists}
 
 [stock.dhcp-lease-sync]
 interval = "1m"
