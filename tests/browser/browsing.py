@@ -42,7 +42,9 @@ RELATIVE_PAST = re.compile(r"^(just now|\d+[smhd]( \d+[smhd])? ago)$")
 RELATIVE_DUE = re.compile(r"^in \d+[smhd]( \d+[smhd])?$")
 # A local clock time and how far away it is: "14:05:09 (in 59m 59s)".
 SPAN = r"\d+[smhd]( \d+[smhd])?"
-MOMENT = rf"\d{{1,2}}:\d{{2}}(:\d{{2}})?( ?[AP]M)? \((in {SPAN}|{SPAN} ago|now)\)"
+# A time on another day than today is shown with its date first ("Dec 5, 12:40 AM").
+DAY = r"([A-Z][a-z]{2} \d{1,2}, )?"
+MOMENT = DAY + rf"\d{{1,2}}:\d{{2}}(:\d{{2}})?( ?[AP]M)? \((in {SPAN}|{SPAN} ago|now)\)"
 
 
 def skip_without_chromium() -> None:
