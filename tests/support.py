@@ -8,6 +8,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -91,6 +93,19 @@ class Server:
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait()
+
+
+@contextmanager
+def serving(root: Path, config_text: str) -> Iterator[Server]:
+    """A started server with `config_text` as its config file, stopped after."""
+    config = root / "jobdeck.toml"
+    config.write_text(config_text)
+    server = Server(root / "data", config)
+    yield server.start()
+    try:
+        server.stop()
+    finally:
+        server.kill()
 
 
 def sign_in(

@@ -21,7 +21,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from jobdeck.cli import main
-from tests.support import ADMIN_PASSWORD, REPO, Server, free_port, sign_in
+from tests.support import ADMIN_PASSWORD, REPO, Server, free_port, serving, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -82,15 +82,8 @@ class Cli(Protocol):
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    root = tmp_path_factory.mktemp("cli")
-    config = root / "jobdeck.toml"
-    config.write_text(CONFIG)
-    server = Server(root / "data", config)
-    yield server.start()
-    try:
-        server.stop()
-    finally:
-        server.kill()
+    with serving(tmp_path_factory.mktemp("cli"), CONFIG) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

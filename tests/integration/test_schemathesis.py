@@ -31,7 +31,7 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode, checks
 from schemathesis.errors import FailureGroup
 
-from tests.support import Server, sign_in
+from tests.support import Server, serving, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -109,15 +109,8 @@ class Report:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    root = tmp_path_factory.mktemp("schemathesis")
-    config = root / "jobdeck.toml"
-    config.write_text(CONFIG)
-    server = Server(root / "data", config)
-    yield server.start()
-    try:
-        server.stop()
-    finally:
-        server.kill()
+    with serving(tmp_path_factory.mktemp("schemathesis"), CONFIG) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
