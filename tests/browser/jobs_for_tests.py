@@ -56,3 +56,29 @@ def flaky_mirror(run: RunContext) -> str:
     if _mirror_calls % 2 == 1:
         raise ConnectionError("mirror unreachable: <b>no route</b>")
     return "mirror answered"
+
+
+# Text that would run script if the page ever put it into the DOM as markup.
+HOSTILE = (
+    """</td><script>window.__pwned = "script"</script>">"""
+    """<img src=x onerror="window.__pwned = 'img'"> it's 'quoted' & "double\""""
+)
+# A one-line message of 1 MiB, far beyond what the store keeps.
+HUGE = "disk full: " + "0123456789abcdef" * 65_536
+
+
+async def hostile_progress(run: RunContext) -> None:
+    """Reports progress in hostile text, then lingers until cancelled."""
+    run.progress(0.3, HOSTILE)
+    await asyncio.sleep(LINGER_S)
+
+
+def hostile_failure(run: RunContext) -> None:
+    """Logs and fails with hostile text."""
+    run.log.warning(HOSTILE)
+    raise RuntimeError(HOSTILE)
+
+
+def huge_failure(run: RunContext) -> None:
+    """Fails with a message of 1 MiB on a single line."""
+    raise RuntimeError(HUGE)

@@ -36,7 +36,7 @@ export function updateCard(card, job) {
   card.dataset.status = job.status;
   setText(field(card, "name"), job.name);
   setText(field(card, "status"), job.status);
-  setText(field(card, "category"), job.category);
+  showCategory(field(card, "category"), job.category ?? "");
   setText(field(card, "description"), job.description);
   setText(field(card, "run_count"), String(job.run_count));
   showInterval(card, job);
@@ -52,6 +52,12 @@ export function updateCard(card, job) {
 function setText(element, text) {
   const value = text ?? "";
   if (element && element.textContent !== value) element.textContent = value;
+}
+
+// The tag may cut a long category to one line: its title holds it whole.
+function showCategory(tag, category) {
+  setText(tag, category);
+  if (tag.title !== category) tag.title = category;
 }
 
 function showInterval(card, job) {
