@@ -61,10 +61,23 @@ class WallTimes:
         self.step_s = step_s
         self._offset: float | None = None
 
-    def of(self, monotonic_time: float) -> datetime:
+    def follow(self) -> None:
+        """Look at the wall clock, and take its new offset if it has stepped."""
         offset = self.clock.now().timestamp() - self.clock.monotonic()
         if self._offset is None or abs(offset - self._offset) > self.step_s:
             self._offset = offset
+
+    def of(self, monotonic_time: float) -> datetime:
+        """The wall time of `monotonic_time`, following the wall clock."""
+        self.follow()
+        return self.at(monotonic_time)
+
+    def at(self, monotonic_time: float) -> datetime:
+        """The wall time of `monotonic_time` by the offset last followed: for a
+        caller that has just called follow(), as the deck does once per wake."""
+        if self._offset is None:
+            self.follow()
+        assert self._offset is not None
         return datetime.fromtimestamp(round(self._offset + monotonic_time, 3), UTC)
 
 

@@ -16,7 +16,7 @@ import socket
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from jobdeck import scheduler
@@ -47,6 +47,9 @@ class Actor:
 
 
 SYSTEM = Actor("system")
+
+# At most this many scheduled runs are started before the loop lets others step.
+STARTS_PER_STEP = 50
 # Who resumes a job whose pause had an end: audited as such.
 PAUSE_ENDED = Actor("system (the pause ended)")
 
@@ -67,8 +70,10 @@ class Deck:
         self.hub = EventHub(self._render)
         self._jobs: dict[str, JobState] = {}
         self._timer = scheduler.Timer()
-        self._overruns = scheduler.Timer()
         self._pause_ends = scheduler.Timer()
+        # Runs in progress are looked at for overruns when the earliest of them
+        # is due to be flagged: one time to keep, rather than a timer per run.
+        self._overrun_check_at: float | None = None
         # The loop sleeps on `_woken` until `_sleeping_until`; only a due time
         # earlier than that needs to wake it.
         self._woken: asyncio.Future[None] | None = None
@@ -78,7 +83,8 @@ class Deck:
         self._threads = WorkerThreads(max_threads)
         self._writer = StoreWriter(self.store, self._on_store_health, self.clock)
         self._tasks: list[asyncio.Task[None]] = []
-        self._runs: set[asyncio.Task[None]] = set()
+        # The task of every run in progress, and its job.
+        self._runs: dict[asyncio.Task[None], JobState] = {}
         self.running = False
         self.stopped_reason: str | None = "not started"
         self.store_error: str | None = None
@@ -277,6 +283,7 @@ class Deck:
         state = self.controlled_state(name)
         if state.running is not None:
             raise JobConflict(f"job {name!r} is already running")
+        self._walls.follow()
         self._start_run(state, Trigger.MANUAL, actor.name, None)
         self._audit(actor, "run", state, None, {"trigger": "manual"})
         return self._object(state)
@@ -378,12 +385,21 @@ class Deck:
         loop = asyncio.get_running_loop()
         while self.running:
             now = self.clock.monotonic()
-            for name, due in self._timer.pop_due(now):
+            self._walls.follow()
+            fired = self._timer.pop_due(now, STARTS_PER_STEP)
+            for name, due in fired:
                 self._on_tick(self._jobs[name], due, now)
-            for name, _ in self._overruns.pop_due(now):
-                self._flag_overrun(self._jobs[name])
+            if self._overrun_check_at is not None and self._overrun_check_at <= now:
+                self._check_overruns(now)
             for name, _ in self._pause_ends.pop_due(now):
                 self._resume(self._jobs[name], PAUSE_ENDED)
+            if len(fired) == STARTS_PER_STEP:
+                # More are due: let the runs just started take their first step
+                # before starting others, so that a burst of due ticks never has
+                # thousands of runs' objects alive at once (the garbage collector
+                # would keep them for its slow full passes).
+                await asyncio.sleep(0)
+                continue
             self._woken = loop.create_future()
             self._sleeping_until = self._next_wake_up()
             await self.clock.sleep_until(self._sleeping_until, self._woken)
@@ -401,14 +417,28 @@ class Deck:
             resolve(self._woken)
 
     def _next_wake_up(self) -> float | None:
-        timers = (self._timer, self._overruns, self._pause_ends)
-        times = [t for t in (timer.next_due() for timer in timers) if t is not None]
-        return min(times, default=None)
+        times = (
+            self._timer.next_due(),
+            self._pause_ends.next_due(),
+            self._overrun_check_at,
+        )
+        return min((t for t in times if t is not None), default=None)
 
-    def _flag_overrun(self, state: JobState) -> None:
-        run = state.running
-        if run is None:
-            return
+    def _check_overruns(self, now: float) -> None:
+        """Flag the runs that have lasted far longer than usual, and note when
+        the next one would be due."""
+        next_check = None
+        for state in self._runs.values():
+            run = state.running
+            if run is None or run.overrun_at is None or run.overrunning:
+                continue
+            if run.overrun_at <= now:
+                self._flag_overrun(state, run)
+            elif next_check is None or run.overrun_at < next_check:
+                next_check = run.overrun_at
+        self._overrun_check_at = next_check
+
+    def _flag_overrun(self, state: JobState, run: Run) -> None:
         run.overrunning = True
         log.warning(
             "run of %s has lasted far longer than usual (%d ms)",
@@ -426,7 +456,7 @@ class Deck:
             )
         else:
             state.last_scheduled_due = due
-            state.last_scheduled_at = self._walls.of(due)
+            state.last_scheduled_at = self._walls.at(due)
             if state.metrics is not None:
                 state.metrics.last_lateness_s = now - due
             self._start_run(state, Trigger.SCHEDULE, None, state.last_scheduled_at)
@@ -441,23 +471,20 @@ class Deck:
             reason,
             extra={"action": "skip", "job": state.name},
         )
-        at = self._walls.of(due)
+        at = self._walls.at(due)
         skip_id = self._new_id()
-        self._writer.put_run(
-            skip_id,
-            functools.partial(
-                RunRecord,
-                id=skip_id,
-                job_name=state.name,
-                trigger=Trigger.SCHEDULE.value,
-                started_at=at,
-                finished_at=at,
-                duration_ms=0,
-                node=self.node,
-                outcome=Outcome.SKIPPED.value,
-                reason=reason,
-            ),
+        skipped = RunRecord(
+            id=skip_id,
+            job_name=state.name,
+            trigger=Trigger.SCHEDULE.value,
+            started_at=at,
+            finished_at=at,
+            duration_ms=0,
+            node=self.node,
+            outcome=Outcome.SKIPPED.value,
+            reason=reason,
         )
+        self._writer.put_run(skip_id, tuple(skipped))
         self._changed(state, persist=False)
 
     def _set_due(self, state: JobState, due: float | None) -> None:
@@ -492,37 +519,45 @@ class Deck:
         user: str | None,
         scheduled_for: datetime | None,
     ) -> None:
+        # The hot path of the deck: at 10,000 runs a second every object made
+        # here costs, so a body that takes no run context gets none.
+        started = self.clock.monotonic()
         run = Run(
-            job_name=state.name,
-            trigger=trigger,
-            started_at=self.clock.now(),
-            started_monotonic=self.clock.monotonic(),
-            id=self._new_id(),
-            user=user,
-            scheduled_for=scheduled_for,
-        )
-        run.context = RunContext(
             state.name,
-            run.id,
             trigger,
+            self._walls.at(started),
+            started,
+            self._new_id(),
+            user,
             scheduled_for,
-            on_progress=lambda f, m: self._on_progress(state, run, f, m),
+            node=self.node,
         )
+        if state.job.wants_context:
+            run.context = RunContext(
+                state.name,
+                run.id,
+                trigger,
+                scheduled_for,
+                on_progress=functools.partial(self._on_progress, state, run),
+            )
         state.running = run
         state.last_skip_reason = None
         overrun_after = state.overrun_after_s()
         if overrun_after is not None:
-            flag_at = run.started_monotonic + overrun_after
-            self._overruns.set(state.name, flag_at)
-            self._wake_if_sooner(flag_at)
-        self._writer.put_run(run.id, functools.partial(self._run_record, run))
+            self._watch_overrun(run, started + overrun_after)
+        self._writer.put_run(run.id, run.values)
         self._changed(state, persist=False)
-        run.task = asyncio.create_task(self._drive(state, run))
-        self._runs.add(run.task)
-        run.task.add_done_callback(lambda task: self._run_task_done(state, run, task))
+        run.task = task = asyncio.create_task(self._drive(state, run))
+        self._runs[task] = state
+        task.add_done_callback(self._run_task_done)
+
+    def _watch_overrun(self, run: Run, flag_at: float) -> None:
+        run.overrun_at = flag_at
+        if self._overrun_check_at is None or flag_at < self._overrun_check_at:
+            self._overrun_check_at = flag_at
+            self._wake_if_sooner(flag_at)
 
     async def _drive(self, state: JobState, run: Run) -> None:
-        assert run.context is not None
         try:
             timeout_s = state.job.timeout_s or self.default_timeout_s
             result = await execute(state.job, run.context, self._threads, timeout_s)
@@ -530,19 +565,18 @@ class Deck:
             result = _cancelled_result(run)
         self._finish_run(state, run, result)
 
-    def _run_task_done(
-        self, state: JobState, run: Run, task: asyncio.Task[None]
-    ) -> None:
-        self._runs.discard(task)
-        run.task = None
+    def _run_task_done(self, task: asyncio.Task[None]) -> None:
+        state = self._runs.pop(task)
+        run = state.running
         # A task cancelled before its first step never enters _drive, so the run
         # would stay `running` for ever: finish it here instead.
-        if state.running is run:
+        if run is not None and run.task is task:
+            run.task = None
             self._finish_run(state, run, _cancelled_result(run))
 
     def _finish_run(self, state: JobState, run: Run, result: RunResult) -> None:
         duration_ms = int((self.clock.monotonic() - run.started_monotonic) * 1000)
-        self._overruns.set(state.name, None)
+        run.task = None
         if result.outcome is Outcome.SUCCESS:
             state.note_success(duration_ms)
         state.running = None
@@ -560,8 +594,11 @@ class Deck:
             # Break the run → context → callback → run cycle, so that the run is
             # freed by reference counting, not left for the garbage collector.
             run.context._on_progress = None
-        self._writer.put_run(run.id, functools.partial(self._run_record, run))
-        self._changed(state, persist=True)
+        self._writer.put_run(run.id, run.values())
+        # A run's outcome reaches the job's row in the store within seconds, not
+        # at once: the runs themselves are written at once, and start-up counts
+        # any that the row does not yet (see _restore).
+        self._changed(state, persist=True, soon=False)
         self._log_outcome(state, result)
 
     def _on_progress(
@@ -640,12 +677,12 @@ class Deck:
         state.last_outcome = Outcome.INTERRUPTED
         state.last_error = run.error
         state.total_runs += 1
-        self._writer.put_job(state.name, state.record)
+        self._writer.put_job(state)
 
-    def _changed(self, state: JobState, persist: bool) -> None:
+    def _changed(self, state: JobState, persist: bool, soon: bool = True) -> None:
         state.version += 1
         if persist:
-            self._writer.put_job(state.name, state.record)
+            self._writer.put_job(state, soon=soon)
         self._publish(state)
 
     def _publish(self, state: JobState) -> None:
@@ -695,28 +732,6 @@ class Deck:
                 after=after,
                 client=actor.client,
             )
-        )
-
-    def _run_record(self, run: Run) -> RunRecord:
-        """The run as stored: open while it runs, closed once it has a result."""
-        result, duration_ms = run.result, run.duration_ms
-        finished = None
-        if duration_ms is not None:
-            finished = run.started_at + timedelta(milliseconds=duration_ms)
-        return RunRecord(
-            id=run.id,
-            job_name=run.job_name,
-            trigger=run.trigger.value,
-            started_at=run.started_at,
-            user=run.user,
-            node=self.node,
-            finished_at=finished,
-            duration_ms=duration_ms,
-            outcome=result.outcome.value if result else None,
-            summary=result.summary if result else None,
-            error=result.error if result else None,
-            log=run.context.log_text() if run.context else None,
-            traceback=result.traceback if result else None,
         )
 
     def _log_outcome(self, state: JobState, result: RunResult) -> None:

@@ -13,7 +13,7 @@ import logging
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -155,12 +155,34 @@ class Run:
     progress: float | None = None
     progress_message: str | None = None
     cancelled_by: str | None = None
+    # When the run is to be flagged as lasting far longer than usual (monotonic),
+    # and whether it has been.
+    overrun_at: float | None = None
     overrunning: bool = False
     result: RunResult | None = None
     duration_ms: int | None = None
+    node: str | None = None
+
+    def values(self) -> tuple[Any, ...]:
+        """The run as stored, open while it runs and closed once it has a result:
+        the values of its RunRecord, in order, as a plain tuple."""
+        result, duration_ms = self.result, self.duration_ms
+        if result is None or duration_ms is None:
+            return (
+                self.id, self.job_name, self.trigger.value, self.started_at,
+                self.user, self.node, None, None, None, None, None, None, None, None,
+            )  # fmt: skip
+        return (
+            self.id, self.job_name, self.trigger.value, self.started_at,
+            self.user, self.node,
+            self.started_at + timedelta(milliseconds=duration_ms), duration_ms,
+            result.outcome.value, result.summary, result.error, None,
+            self.context.log_text() if self.context else None,
+            result.traceback,
+        )  # fmt: skip
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RunResult:
     outcome: Outcome
     summary: str | None = None
@@ -168,16 +190,26 @@ class RunResult:
     traceback: str | None = None
 
 
+# The result of most runs, made once rather than per run.
+SUCCEEDED = RunResult(Outcome.SUCCESS)
+
+
 async def execute(
-    job: Job, context: RunContext, threads: WorkerThreads, timeout_s: float | None
+    job: Job,
+    context: RunContext | None,
+    threads: WorkerThreads,
+    timeout_s: float | None,
 ) -> RunResult:
     """Run the job's body once and describe how it ended. Never raises, except
-    CancelledError when the run itself is being cancelled from outside."""
-    deadline = asyncio.timeout(timeout_s)
+    CancelledError when the run itself is being cancelled from outside.
+
+    `context` is None for a body that takes no run context."""
+    deadline = None
     try:
         if timeout_s is None:
             value = await _call_body(job, context, threads)
         else:
+            deadline = asyncio.timeout(timeout_s)
             async with deadline:
                 value = await _call_body(job, context, threads)
     except asyncio.CancelledError:
@@ -185,17 +217,21 @@ async def execute(
     except BaseException as exc:
         # Only our own deadline makes a timeout; a TimeoutError the body raised
         # by itself is an error like any other.
-        if isinstance(exc, TimeoutError) and deadline.expired():
+        if isinstance(exc, TimeoutError) and deadline and deadline.expired():
             message = f"timed out after {timeout_s:g}s"
             return RunResult(Outcome.TIMEOUT, error=message)
         return RunResult(
             Outcome.ERROR, error=describe_failure(exc), traceback=format_traceback(exc)
         )
 
+    if value is None:
+        return SUCCEEDED
     return RunResult(Outcome.SUCCESS, summary=_summary_of(value))
 
 
-async def _call_body(job: Job, context: RunContext, threads: WorkerThreads) -> Any:
+async def _call_body(
+    job: Job, context: RunContext | None, threads: WorkerThreads
+) -> Any:
     if job.body_kind is BodyKind.COMMAND:
         assert job.command is not None
         return await _run_command(job.command)
@@ -208,7 +244,10 @@ async def _call_body(job: Job, context: RunContext, threads: WorkerThreads) -> A
 
 
 async def _in_thread(
-    body: Any, arguments: tuple[Any, ...], context: RunContext, threads: WorkerThreads
+    body: Any,
+    arguments: tuple[Any, ...],
+    context: RunContext | None,
+    threads: WorkerThreads,
 ) -> Any:
     """A thread cannot be stopped from outside: on cancel or timeout the body is
     told through its context, and its thread is given up so it starves no one."""
@@ -216,7 +255,8 @@ async def _in_thread(
     try:
         return await asyncio.wrap_future(future)
     except asyncio.CancelledError:
-        context._cancelled = True
+        if context is not None:
+            context._cancelled = True
         threads.abandon(future)
         raise
 

@@ -55,10 +55,10 @@ class Timer:
         self._drop_stale()
         return self._heap[0][0] if self._heap else None
 
-    def pop_due(self, now: float) -> list[tuple[str, float]]:
-        """Every (name, due) whose time has come, earliest first."""
-        fired = []
-        while self._heap and self._heap[0][0] <= now:
+    def pop_due(self, now: float, limit: int | None = None) -> list[tuple[str, float]]:
+        """Every (name, due) whose time has come, earliest first; at most `limit`."""
+        fired: list[tuple[str, float]] = []
+        while self._heap and self._heap[0][0] <= now and len(fired) != limit:
             due, _, name = heapq.heappop(self._heap)
             if self._due.get(name) == due:
                 del self._due[name]

@@ -6,7 +6,7 @@ object of SPEC §5, the one shape the API, the event stream and the CLI all show
 
 from __future__ import annotations
 
-import dataclasses
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,7 +20,8 @@ from jobdeck.runs import Outcome, Run
 from jobdeck.store.records import JobRecord
 
 # The fields of JobState that a JobRecord keeps across restarts, under one name.
-PERSISTED = tuple(f.name for f in dataclasses.fields(JobRecord) if f.name != "name")
+PERSISTED = JobRecord._fields[1:]
+_persisted_values = operator.attrgetter(*PERSISTED)
 
 
 RECENT_RUNS = 9
@@ -129,10 +130,11 @@ class JobState:
 
     def record(self) -> JobRecord:
         """What must survive a restart."""
-        values = {name: getattr(self, name) for name in PERSISTED}
-        if self.last_outcome is not None:
-            values["last_outcome"] = self.last_outcome.value
-        return JobRecord(name=self.name, **values)
+        record = JobRecord(self.job.name, *_persisted_values(self))
+        if self.last_outcome is None:
+            return record
+        # An Outcome is a str already; the record keeps the plain value.
+        return record._replace(last_outcome=self.last_outcome.value)
 
     def job_object(
         self, wall: Callable[[float], datetime], node: str | None = None

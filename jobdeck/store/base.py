@@ -8,7 +8,7 @@ driver's error as the cause, when the database fails.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from jobdeck.store.records import (
@@ -41,11 +41,12 @@ class Store(ABC):
     @abstractmethod
     async def write_batch(
         self,
-        jobs: Sequence[JobRecord],
-        runs: Sequence[RunRecord],
+        jobs: Iterable[JobRecord],
+        runs: Iterable[RunRecord],
         audit: Sequence[AuditEntry],
     ) -> None:
-        """Write everything in one transaction: job rows and runs are upserted."""
+        """Write everything in one transaction: job rows and runs are upserted.
+        `jobs` and `runs` may be iterators: each is read once."""
 
     @abstractmethod
     async def list_runs(

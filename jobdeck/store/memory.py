@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from jobdeck.errors import InvalidInput
@@ -43,8 +43,8 @@ class MemoryStore(Store):
 
     async def write_batch(
         self,
-        jobs: Sequence[JobRecord],
-        runs: Sequence[RunRecord],
+        jobs: Iterable[JobRecord],
+        runs: Iterable[RunRecord],
         audit: Sequence[AuditEntry],
     ) -> None:
         self._raise_if_failing()

@@ -74,7 +74,12 @@ runs = sa.Table(
     sa.Column("log", sa.Text),
     sa.Column("traceback", sa.Text),
     sa.Index("ix_runs_job_started", "job_name", "started_at"),
-    sa.Index("ix_runs_unfinished", "finished_at"),
+    sa.Index(
+        "ix_runs_unfinished",
+        "finished_at",
+        sqlite_where=sa.text("finished_at IS NULL"),
+        postgresql_where=sa.text("finished_at IS NULL"),
+    ),
 )
 
 audit = sa.Table(

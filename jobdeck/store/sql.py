@@ -6,8 +6,9 @@ what a fresh SQLite connection must be told (WAL, a busy timeout).
 
 from __future__ import annotations
 
+import asyncio
 import functools
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +32,10 @@ from jobdeck.store.records import (
     UserRecord,
     as_row,
 )
+
+# Rows are converted for the driver this many at a time, the event loop free in
+# between, so that a big batch never holds up a run due meanwhile.
+ROWS_PER_PAUSE = 256
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -101,15 +106,13 @@ class SqlStore(Store):
     @_wrap_errors
     async def write_batch(
         self,
-        jobs: Sequence[JobRecord],
-        runs: Sequence[RunRecord],
+        jobs: Iterable[JobRecord],
+        runs: Iterable[RunRecord],
         audit: Sequence[AuditEntry],
     ) -> None:
         async with self._transaction() as connection:
-            if jobs:
-                await self._bulk_upsert(connection, schema.jobs, "name", jobs)
-            if runs:
-                await self._bulk_upsert(connection, schema.runs, "id", runs)
+            await self._bulk_upsert(connection, schema.jobs, "name", jobs)
+            await self._bulk_upsert(connection, schema.runs, "id", runs)
             if audit:
                 rows = [_without_id(entry) for entry in audit]
                 await connection.execute(sa.insert(schema.audit), rows)
@@ -303,40 +306,46 @@ class SqlStore(Store):
         connection: AsyncConnection,
         table: sa.Table,
         key: str,
-        records: Sequence[Any],
+        records: Iterable[JobRecord] | Iterable[RunRecord],
     ) -> None:
         """Upsert many records through the driver with one prepared statement.
 
-        This is the hot write of the deck (every run, every job's latest state).
+        This is the hot write of the deck (every run, and jobs' latest states).
         SQLAlchemy's per-row parameter processing cost about 40 µs a row here,
-        the driver alone about 7 µs; so the rows are plain tuples, with times
-        converted the way each backend stores them.
+        the driver alone a few µs; so the rows are plain tuples in the order of
+        the record's fields, with times converted the way each backend stores them.
+        Each record is let go once converted: none outlives a garbage collection.
         """
-        statement, columns = self._upsert_statement(table, key)
+        fields = (JobRecord if table is schema.jobs else RunRecord)._fields
         time_value = _sqlite_time if self.dialect == "sqlite" else _as_utc
-        rows = [
-            tuple(
-                time_value(value) if isinstance(value, datetime) else value
-                for value in (getattr(record, column) for column in columns)
-            )
-            for record in records
-        ]
-        await connection.exec_driver_sql(statement, rows)
+        times = [i for i, field in enumerate(fields) if _is_time(table, field)]
+        rows = []
+        for record in records:
+            row: list[Any] = list(record)
+            for i in times:
+                if row[i] is not None:
+                    row[i] = time_value(row[i])
+            rows.append(tuple(row))
+            if len(rows) % ROWS_PER_PAUSE == 0:
+                await asyncio.sleep(0)  # let runs due meanwhile start
+        if rows:
+            statement = self._upsert_statement(table, key, fields)
+            await connection.exec_driver_sql(statement, rows)
 
     @functools.cache  # noqa: B019 - one store per process; the statements are few
-    def _upsert_statement(self, table: sa.Table, key: str) -> tuple[str, list[str]]:
+    def _upsert_statement(
+        self, table: sa.Table, key: str, columns: tuple[str, ...]
+    ) -> str:
         quote = self.engine.dialect.identifier_preparer.quote
-        columns = [column.name for column in table.columns]
         marker = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
         updates = ", ".join(
             f"{quote(c)} = excluded.{quote(c)}" for c in columns if c != key
         )
-        statement = (
+        return (
             f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, columns))}) "
             f"VALUES ({', '.join(marker for _ in columns)}) "
             f"ON CONFLICT ({quote(key)}) DO UPDATE SET {updates}"
         )
-        return statement, columns
 
     def _upsert(self, table: sa.Table, key: str) -> Any:
         dialect = sqlite if self.dialect == "sqlite" else postgresql
@@ -372,7 +381,14 @@ def _upgrade_schema(connection: sa.Connection) -> None:
 
 def _sqlite_time(moment: datetime) -> str:
     # The text SQLAlchemy's SQLite DateTime stores and reads back: naive UTC.
-    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(sep=" ")[:-6]  # without "+00:00"
+
+
+@functools.cache
+def _is_time(table: sa.Table, column: str) -> bool:
+    return isinstance(table.c[column].type, schema.UtcTime)
 
 
 def _as_utc(moment: datetime) -> datetime:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, Protocol
 
 from jobdeck.clock import Clock, resolve
 from jobdeck.errors import StoreError
@@ -20,8 +20,25 @@ from jobdeck.store.records import AuditEntry, JobRecord, RunRecord
 
 log = logging.getLogger("jobdeck.store")
 
-R = TypeVar("R")
-_Builders = dict[str, Callable[[], R]]
+
+class JobSource(Protocol):
+    """A job whose latest record the writer takes at write time."""
+
+    @property
+    def name(self) -> str: ...
+
+    def record(self) -> JobRecord: ...
+
+
+# A finished run's values (a plain tuple in the order of RunRecord's fields), or
+# a function that makes an open run's latest values.
+RunValues = tuple[Any, ...]
+RunItem = RunValues | Callable[[], RunValues]
+
+# A job's row changed only by a run's outcome is written at most this long after:
+# at thousands of runs a second, writing each job's row on every run would double
+# the writes, and the runs themselves, written at once, say the same.
+LATER_S = 2.0
 
 # Beyond this many unwritten runs (a store down for long), the oldest are dropped
 # and counted, so that memory stays bounded.
@@ -41,10 +58,13 @@ class StoreWriter:
         self.clock = clock
         self.on_health = on_health
         self.dropped_runs = 0
-        self._jobs: dict[str, Callable[[], JobRecord]] = {}
-        self._runs: dict[str, Callable[[], RunRecord]] = {}
+        self._jobs: dict[str, JobSource] = {}
+        self._runs: dict[str, RunItem] = {}
         self._audit: list[AuditEntry] = []
-        self._work = asyncio.Event()
+        # Job rows that may wait, and when they are due (monotonic).
+        self._later: dict[str, JobSource] = {}
+        self._later_due: float | None = None
+        self._wake: asyncio.Future[None] | None = None
         self._idle = asyncio.Event()
         self._idle.set()
         self._retry_pause_s = retry_pause_s
@@ -53,15 +73,30 @@ class StoreWriter:
         self._flush_asked = False
         self._failing = False
 
-    def put_job(self, name: str, build: Callable[[], JobRecord]) -> None:
-        """Hand over a job's latest state. `build` is called once, at write time,
-        so a job that changes many times between two batches is built once."""
-        self._jobs[name] = build
-        self._signal()
+    def put_job(self, job: JobSource, soon: bool = True) -> None:
+        """Hand over a changed job. Its record is made once, at write time, so a
+        job that changes many times between two batches is written once.
+        With `soon=False` the row may wait up to LATER_S, with other such rows."""
+        name = job.name
+        if soon or name in self._jobs:
+            self._jobs[name] = job
+            self._later.pop(name, None)
+            self._signal()
+            return
+        self._later[name] = job
+        if self._later_due is None:
+            self._later_due = self.clock.monotonic() + LATER_S
+            self._signal()
 
-    def put_run(self, run_id: str, build: Callable[[], RunRecord]) -> None:
-        """Hand over a run's latest state, built at write time like put_job."""
-        self._runs[run_id] = build
+    def put_run(self, run_id: str, run: RunItem) -> None:
+        """Hand over a run's latest state: the values of a finished run, or for
+        one in progress a function making them at write time.
+
+        A finished run is handed over as a plain tuple of plain values, which the
+        garbage collector stops tracking at its first pass, and nothing here keeps
+        the run's own objects alive: at thousands of runs a second, objects that
+        outlive a few young collections are what brings the slow full ones round."""
+        self._runs[run_id] = run
         if len(self._runs) > MAX_PENDING_RUNS:
             del self._runs[next(iter(self._runs))]
             self.dropped_runs += 1
@@ -73,7 +108,10 @@ class StoreWriter:
 
     async def flush(self) -> None:
         """Wait until everything handed over so far is written (or given up)."""
+        self._promote_later()
         self._flush_asked = True
+        if self._wake is not None:
+            resolve(self._wake)
         if self._hurry is not None:
             resolve(self._hurry)
         await self._idle.wait()
@@ -82,15 +120,31 @@ class StoreWriter:
         """Write batches until cancelled."""
         pause = self._retry_pause_s[0]
         while True:
-            await self._work.wait()
+            await self._until_work()
             await self._gather_more()
-            self._work.clear()
             if await self._write_pending():
                 pause = self._retry_pause_s[0]
             else:
                 await self._pause(pause)
                 pause = min(pause * 2, self._retry_pause_s[1])
-                self._work.set()
+
+    async def _until_work(self) -> None:
+        """Wait for records to write, or for the rows that wait to be due."""
+        while True:
+            due = self._later_due
+            if due is not None and self.clock.monotonic() >= due:
+                self._promote_later()
+            if self._jobs or self._runs or self._audit:
+                return
+            self._wake = asyncio.get_running_loop().create_future()
+            await self.clock.sleep_until(self._later_due, self._wake)
+            self._wake = None
+
+    def _promote_later(self) -> None:
+        for name, job in self._later.items():
+            self._jobs.setdefault(name, job)
+        self._later.clear()
+        self._later_due = None
 
     async def _gather_more(self) -> None:
         # A short window lets one batch take many records: a short run's opening
@@ -112,8 +166,9 @@ class StoreWriter:
         jobs, runs, audit = self._take()
         try:
             await self.store.write_batch(
-                [build() for build in jobs.values()],
-                [build() for build in runs.values()],
+                # Made one at a time as the store reads them, and let go at once.
+                (job.record() for job in jobs.values()),
+                (_run_record(run) for run in runs.values()),
                 audit,
             )
         except StoreError as exc:
@@ -122,26 +177,26 @@ class StoreWriter:
             return False
 
         self._report(None)
-        if not (self._jobs or self._runs or self._audit):
+        if not (self._jobs or self._runs or self._audit or self._later):
             self._idle.set()
         return True
 
     def _take(
         self,
-    ) -> tuple[_Builders[JobRecord], _Builders[RunRecord], list[AuditEntry]]:
+    ) -> tuple[dict[str, JobSource], dict[str, RunItem], list[AuditEntry]]:
         taken = (self._jobs, self._runs, self._audit)
         self._jobs, self._runs, self._audit = {}, {}, []
         return taken
 
     def _put_back(
         self,
-        jobs: _Builders[JobRecord],
-        runs: _Builders[RunRecord],
+        jobs: dict[str, JobSource],
+        runs: dict[str, RunItem],
         audit: list[AuditEntry],
     ) -> None:
         # Records handed over while the batch was out are newer: they win.
-        for name, build in jobs.items():
-            self._jobs.setdefault(name, build)
+        for name, job in jobs.items():
+            self._jobs.setdefault(name, job)
         for run_id, run_build in runs.items():
             self._runs.setdefault(run_id, run_build)
         self._audit[:0] = audit
@@ -160,4 +215,9 @@ class StoreWriter:
 
     def _signal(self) -> None:
         self._idle.clear()
-        self._work.set()
+        if self._wake is not None:
+            resolve(self._wake)
+
+
+def _run_record(run: RunItem) -> RunRecord:
+    return RunRecord._make(run if isinstance(run, tuple) else run())
