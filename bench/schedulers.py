@@ -74,6 +74,14 @@ class Recorder:
         return record_sync
 
 
+def made_before_timing(recorder: Recorder, args: argparse.Namespace) -> list[Any]:
+    """The job bodies, made before registration is timed and memory measured:
+    they are the application's, not the scheduler's, for both schedulers alike."""
+    bodies = [recorder.body(index, args.body) for index in range(args.jobs)]
+    gc.collect()
+    return bodies
+
+
 async def run_jobdeck(args: argparse.Namespace, recorder: Recorder) -> dict[str, Any]:
     from jobdeck import Deck, MemoryStore, SqlStore, define_job
 
@@ -85,19 +93,12 @@ async def run_jobdeck(args: argparse.Namespace, recorder: Recorder) -> dict[str,
     )
     await store.open()
     deck = Deck(store=store, node="bench")
-    gc.collect()
+    bodies = made_before_timing(recorder, args)
     baseline = rss_bytes()
 
     began = time.perf_counter()
-    for index in range(args.jobs):
-        deck.add(
-            define_job(
-                f"job-{index}",
-                "1s",
-                recorder.body(index, args.body),
-                first_delay_s=FIRST_DELAY_S,
-            )
-        )
+    for index, body in enumerate(bodies):
+        deck.add(define_job(f"job-{index}", "1s", body, first_delay_s=FIRST_DELAY_S))
     await deck.start()
     registered_s = time.perf_counter() - began
 
@@ -116,16 +117,16 @@ async def run_apscheduler(
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
     scheduler = AsyncIOScheduler()
-    gc.collect()
+    bodies = made_before_timing(recorder, args)
     baseline = rss_bytes()
 
     began = time.perf_counter()
     wall, mono = datetime.now().astimezone(), time.monotonic()
     phases = []
-    for index in range(args.jobs):
+    for index, body in enumerate(bodies):
         offset = FIRST_DELAY_S + index / args.jobs  # the same one-second spread
         scheduler.add_job(
-            recorder.body(index, args.body),
+            body,
             "interval",
             seconds=1,
             next_run_time=wall + timedelta(seconds=offset),

@@ -27,6 +27,10 @@ def encode_frame(event_id: int, event_type: str, data: dict[str, Any]) -> bytes:
     return f"id: {event_id}\nevent: {event_type}\ndata: {payload}\n\n".encode()
 
 
+# How many frames may go out back to back before the pace of one per gap holds.
+FLUSH_BURST = 2
+
+
 class EventHub:
     def __init__(
         self, render: Renderer, min_gap_s: float = 0.1, heartbeat_s: float = 15.0
@@ -44,7 +48,10 @@ class EventHub:
         self._subscribers: set[Subscriber] = set()
         self._changed: asyncio.Future[None] | None = None
         self._flush_handle: asyncio.Handle | None = None
-        self._last_flush = -1e9
+        # Flushes are paced by a bucket of FLUSH_BURST tokens, one refilled every
+        # min_gap_s: see _schedule_flush.
+        self._tokens = float(FLUSH_BURST)
+        self._tokens_at = 0.0
 
     @property
     def last_id(self) -> int:
@@ -117,20 +124,28 @@ class EventHub:
         return self._last_id, b"".join(missed)
 
     def _schedule_flush(self) -> None:
+        # A frame goes out at once while there is a token, else when the next one
+        # comes: at most one frame per gap on average. A plain minimum gap since
+        # the last flush would lock a change that comes once a gap into a fixed
+        # lag: once one flush ran late, every later change would wait for it.
         loop = asyncio.get_running_loop()
-        since = loop.time() - self._last_flush
-        # A change that comes about one gap after the last flush goes out at once:
-        # measuring from the late flush itself would let a steady beat of changes
-        # slip a little later at every flush, up to a whole gap.
-        if since >= self.min_gap_s * 0.8:
+        tokens = self._refill(loop.time())
+        if tokens >= 1:
             self._flush_handle = loop.call_soon(self._flush)
         else:
-            delay = self.min_gap_s - since
+            delay = (1 - tokens) * self.min_gap_s
             self._flush_handle = loop.call_later(delay, self._flush)
+
+    def _refill(self, now: float) -> float:
+        elapsed = now - self._tokens_at
+        self._tokens = min(FLUSH_BURST, self._tokens + elapsed / self.min_gap_s)
+        self._tokens_at = now
+        return self._tokens
 
     def _flush(self) -> None:
         self._flush_handle = None
-        self._last_flush = asyncio.get_running_loop().time()
+        self._refill(asyncio.get_running_loop().time())
+        self._tokens = max(0.0, self._tokens - 1)
         subjects, self._dirty = self._dirty, {}
         if not subjects or not self._subscribers:
             return

@@ -15,6 +15,7 @@ from jobdeck.access import Accounts
 from jobdeck.deck import Deck
 from jobdeck.web import api, pages, stream
 from jobdeck.web.errors import install_error_handlers
+from jobdeck.web.stream import SERVER_SEND
 
 STATIC = Path(__file__).parent / "static"
 
@@ -39,7 +40,7 @@ def create_app(
     """The console's routes over `deck`; the caller starts and stops the deck."""
     # The browsable /docs and /redoc pages load their scripts from a CDN, which the
     # page's Content-Security-Policy forbids: only /openapi.json is served.
-    app = FastAPI(
+    app = Console(
         title="jobdeck",
         version="0.1.0",
         lifespan=lifespan,
@@ -61,6 +62,18 @@ def create_app(
 
 
 MAX_BODY_BYTES = 64 * 1024
+
+
+class Console(FastAPI):
+    """The FastAPI application, which also hands the event stream the server's
+    own `send`: a stream's response starts through every middleware (so its
+    headers are the same as any response's), but its frames, ten a second to
+    each of thousands of clients, skip the half-dozen wrappers that only look
+    at the start of a response."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope[SERVER_SEND] = send
+        await super().__call__(scope, receive, send)
 
 
 class BodyLimit:
