@@ -78,7 +78,10 @@ class WallTimes:
         if self._offset is None:
             self.follow()
         assert self._offset is not None
-        return datetime.fromtimestamp(round(self._offset + monotonic_time, 3), UTC)
+        # To the millisecond, half up (positive times): int() is several times
+        # cheaper than round(x, 3), and this runs twice for every run.
+        milliseconds = int((self._offset + monotonic_time) * 1000 + 0.5)
+        return datetime.fromtimestamp(milliseconds / 1000, UTC)
 
 
 def resolve(future: asyncio.Future[None]) -> None:

@@ -25,7 +25,15 @@ from jobdeck.errors import InvalidInput, InvalidJob, JobConflict, JobNotFound
 from jobdeck.events import SCHEDULER_SUBJECT, EventHub
 from jobdeck.intervals import format_interval, parse_interval
 from jobdeck.jobs import Job, JobBody, define_job
-from jobdeck.runs import Outcome, Run, RunContext, RunResult, Trigger, execute
+from jobdeck.runs import (
+    FAILED,
+    Outcome,
+    Run,
+    RunContext,
+    RunResult,
+    Trigger,
+    execute,
+)
 from jobdeck.status import JobState, iso
 from jobdeck.store.base import Store
 from jobdeck.store.memory import MemoryStore
@@ -576,30 +584,39 @@ class Deck:
 
     def _finish_run(self, state: JobState, run: Run, result: RunResult) -> None:
         duration_ms = int((self.clock.monotonic() - run.started_monotonic) * 1000)
+        outcome = result.outcome
+        failed = outcome in FAILED
         run.task = None
-        if result.outcome is Outcome.SUCCESS:
+        if outcome is Outcome.SUCCESS:
             state.note_success(duration_ms)
         state.running = None
         state.run_count += 1
         state.total_runs += 1
         state.last_run_at = run.started_at
         state.last_duration_ms = duration_ms
-        state.last_outcome = result.outcome
-        state.last_error = result.error if result.outcome.failed else None
+        state.last_outcome = outcome
+        state.last_error = result.error if failed else None
         state.last_summary = result.summary
         run.result, run.duration_ms = result, duration_ms
         ended_at = run.started_at.timestamp() + duration_ms / 1000
-        state.note_run(duration_ms, result.outcome, ended_at)
+        state.note_run(duration_ms, outcome, failed, ended_at)
         if run.context is not None:
             # Break the run → context → callback → run cycle, so that the run is
             # freed by reference counting, not left for the garbage collector.
             run.context._on_progress = None
         self._writer.put_run(run.id, run.values())
-        # A run's outcome reaches the job's row in the store within seconds, not
-        # at once: the runs themselves are written at once, and start-up counts
-        # any that the row does not yet (see _restore).
+        # The run is written at once; the job's row, which sums up its runs, within
+        # seconds (docs/behaviour.md, "Restarts and crashes").
         self._changed(state, persist=True, soon=False)
-        self._log_outcome(state, result)
+        if failed:
+            self._log_failure(state, result)
+        elif log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "job %s: %s",
+                state.name,
+                outcome,
+                extra={"action": "run_" + outcome, "job": state.name},
+            )
 
     def _on_progress(
         self, state: JobState, run: Run, fraction: float | None, message: str | None
@@ -734,23 +751,15 @@ class Deck:
             )
         )
 
-    def _log_outcome(self, state: JobState, result: RunResult) -> None:
-        if result.outcome.failed:
-            log.error(
-                "job %s failed (%s): %s%s",
-                state.name,
-                result.outcome.value,
-                result.error,
-                "\n" + result.traceback if result.traceback else "",
-                extra={"action": "run_" + result.outcome.value, "job": state.name},
-            )
-        elif log.isEnabledFor(logging.DEBUG):
-            log.debug(
-                "job %s: %s",
-                state.name,
-                result.outcome.value,
-                extra={"action": "run_" + result.outcome.value, "job": state.name},
-            )
+    def _log_failure(self, state: JobState, result: RunResult) -> None:
+        log.error(
+            "job %s failed (%s): %s%s",
+            state.name,
+            result.outcome,
+            result.error,
+            "\n" + result.traceback if result.traceback else "",
+            extra={"action": "run_" + result.outcome, "job": state.name},
+        )
 
 
 def _cancelled_result(run: Run) -> RunResult:

@@ -45,7 +45,10 @@ class Outcome(StrEnum):
 
     @property
     def failed(self) -> bool:
-        return self in (Outcome.ERROR, Outcome.TIMEOUT, Outcome.INTERRUPTED)
+        return self in FAILED
+
+
+FAILED = frozenset({Outcome.ERROR, Outcome.TIMEOUT, Outcome.INTERRUPTED})
 
 
 class RunContext:
@@ -167,6 +170,8 @@ class Run:
         """The run as stored, open while it runs and closed once it has a result:
         the values of its RunRecord, in order, as a plain tuple."""
         result, duration_ms = self.result, self.duration_ms
+        # Plain values only, no enum members: a tuple holding a member stays
+        # tracked by the garbage collector, one of plain values does not.
         if result is None or duration_ms is None:
             return (
                 self.id, self.job_name, self.trigger.value, self.started_at,

@@ -72,17 +72,18 @@ class JobState:
     usual_ms: int | None = None
     version: int = 0
 
-    def note_run(self, duration_ms: int, outcome: Outcome, ended_at: float) -> None:
+    def note_run(
+        self, duration_ms: int, outcome: Outcome, failed: bool, ended_at: float
+    ) -> None:
         """Keep the latest runs' durations and outcomes, for the sparkline and the
         metrics; `ended_at` is a Unix time."""
         if self.metrics is None:
             self.metrics = JobMetrics()
-        self.metrics.observe_run(
-            outcome.value, outcome.failed, duration_ms / 1000, ended_at
-        )
+        text = outcome.value  # a plain str: see Run.values
+        self.metrics.observe_run(text, failed, duration_ms / 1000, ended_at)
         if self.recent_runs is None:
             self.recent_runs = []
-        self.recent_runs.append((duration_ms, outcome.value))
+        self.recent_runs.append((duration_ms, text))
         del self.recent_runs[:-SPARKLINE_RUNS]
 
     def note_success(self, duration_ms: int) -> None:
@@ -130,11 +131,8 @@ class JobState:
 
     def record(self) -> JobRecord:
         """What must survive a restart."""
-        record = JobRecord(self.job.name, *_persisted_values(self))
-        if self.last_outcome is None:
-            return record
-        # An Outcome is a str already; the record keeps the plain value.
-        return record._replace(last_outcome=self.last_outcome.value)
+        # last_outcome goes as the Outcome itself, which is its own str value.
+        return JobRecord(self.job.name, *_persisted_values(self))
 
     def job_object(
         self, wall: Callable[[float], datetime], node: str | None = None

@@ -6,7 +6,6 @@ what a fresh SQLite connection must be told (WAL, a busy timeout).
 
 from __future__ import annotations
 
-import asyncio
 import functools
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -33,8 +32,8 @@ from jobdeck.store.records import (
     as_row,
 )
 
-# Rows are converted for the driver this many at a time, the event loop free in
-# between, so that a big batch never holds up a run due meanwhile.
+# Rows go to the driver this many at a time, the event loop free in between, so
+# that a big batch never holds up a run due meanwhile.
 ROWS_PER_PAUSE = 256
 
 P = ParamSpec("P")
@@ -319,6 +318,7 @@ class SqlStore(Store):
         fields = (JobRecord if table is schema.jobs else RunRecord)._fields
         time_value = _sqlite_time if self.dialect == "sqlite" else _as_utc
         times = [i for i, field in enumerate(fields) if _is_time(table, field)]
+        statement = self._upsert_statement(table, key, fields)
         rows = []
         for record in records:
             row: list[Any] = list(record)
@@ -326,10 +326,12 @@ class SqlStore(Store):
                 if row[i] is not None:
                     row[i] = time_value(row[i])
             rows.append(tuple(row))
-            if len(rows) % ROWS_PER_PAUSE == 0:
-                await asyncio.sleep(0)  # let runs due meanwhile start
+            if len(rows) == ROWS_PER_PAUSE:
+                # One statement per chunk: the driver's own handling of ten
+                # thousand rows in one call held the event loop for ~10 ms.
+                await connection.exec_driver_sql(statement, rows)
+                rows = []
         if rows:
-            statement = self._upsert_statement(table, key, fields)
             await connection.exec_driver_sql(statement, rows)
 
     @functools.cache  # noqa: B019 - one store per process; the statements are few
