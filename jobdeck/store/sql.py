@@ -34,7 +34,7 @@ from jobdeck.store.records import (
 
 # Rows go to the driver this many at a time, the event loop free in between, so
 # that a big batch never holds up a run due meanwhile.
-ROWS_PER_PAUSE = 256
+ROWS_PER_PAUSE = 64
 
 P = ParamSpec("P")
 R = TypeVar("R")
