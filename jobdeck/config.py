@@ -19,6 +19,7 @@ from typing import Any
 from jobdeck.errors import InvalidInput, JobdeckError
 from jobdeck.intervals import parse_interval
 from jobdeck.jobs import Job, define_job
+from jobdeck.threads import DEFAULT_MAX_THREADS
 
 DEFAULT_PORT = 8330
 ENVIRONMENT_KEYS = {
@@ -41,6 +42,7 @@ class Settings:
     admin_password: str | None = field(default=None, repr=False)
     shutdown_grace_s: float = 10.0
     heartbeat_s: float = 15.0
+    max_threads: int = DEFAULT_MAX_THREADS
     tls_cert: Path | None = None
     tls_key: Path | None = None
     stock_enabled: bool = True
@@ -172,9 +174,19 @@ def _apply(settings: Settings, changes: Mapping[str, Any], source: str) -> Setti
     try:
         if "port" in converted:
             converted["port"] = int(converted["port"])
+        if "max_threads" in converted:
+            converted["max_threads"] = _at_least_one(converted["max_threads"])
         for key in ("data_dir", "tls_cert", "tls_key"):
             if key in converted:
                 converted[key] = Path(converted[key])
     except ValueError as exc:
         raise InvalidInput(f"{source}: {exc}") from exc
     return replace(settings, **converted)
+
+
+def _at_least_one(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(
+            f"max_threads must be a whole number of at least 1, not {value!r}"
+        )
+    return value

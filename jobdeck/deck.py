@@ -39,7 +39,7 @@ from jobdeck.store.base import Store
 from jobdeck.store.memory import MemoryStore
 from jobdeck.store.records import AuditEntry, RunRecord
 from jobdeck.store.writer import StoreWriter
-from jobdeck.threads import WorkerThreads
+from jobdeck.threads import DEFAULT_MAX_THREADS, WorkerThreads
 
 log = logging.getLogger("jobdeck.scheduler")
 
@@ -68,7 +68,7 @@ class Deck:
         store: Store | None = None,
         clock: Clock | None = None,
         node: str | None = None,
-        max_threads: int = 32,
+        max_threads: int = DEFAULT_MAX_THREADS,
         default_timeout_s: float | None = None,
     ) -> None:
         self.store = store or MemoryStore()

@@ -38,7 +38,7 @@ def build_app(settings: Settings) -> FastAPI:
             extra={"action": "single_node_only"},
         )
     store = SqlStore(settings.database_url)
-    deck = Deck(store)
+    deck = Deck(store, max_threads=settings.max_threads)
     for job in settings.jobs:
         deck.add(job)
     if settings.stock_enabled:
