@@ -672,6 +672,8 @@ class Deck:
         for name, record in records.items():
             if name in self._jobs:
                 self._jobs[name].restore(record)
+        # Before closing open runs: those are counted by _mark_interrupted.
+        self._catch_up(await self.store.runs_after_job_rows())
         closed = await self.store.interrupt_unfinished_runs(
             self.clock.now(), INTERRUPTED_REASON
         )
@@ -682,6 +684,37 @@ class Deck:
                 extra={"action": "interrupted", "job": run.job_name},
             )
             self._mark_interrupted(run)
+
+    def _catch_up(self, runs: list[RunRecord]) -> None:
+        """Count the runs a job's row had not caught up with when the previous
+        process ended without a clean stop (rows wait up to LATER_S), and take
+        the newest one's outcome."""
+        newest: dict[str, RunRecord] = {}
+        for run in runs:
+            state = self._jobs.get(run.job_name)
+            if state is None or run.outcome is None:
+                continue
+            state.total_runs += 1
+            known = newest.get(run.job_name)
+            if known is None or (run.started_at, run.id) > (known.started_at, known.id):
+                newest[run.job_name] = run
+        for name, run in newest.items():
+            state = self._jobs[name]
+            outcome = Outcome(run.outcome or Outcome.INTERRUPTED)
+            state.last_run_at = run.started_at
+            state.last_duration_ms = run.duration_ms
+            state.last_outcome = outcome
+            state.last_error = run.error if outcome in FAILED else None
+            state.last_summary = run.summary
+            self._writer.put_job(state)
+        if newest:
+            log.info(
+                "counted %d runs of %d jobs that their rows did not hold yet "
+                "(the previous process did not stop cleanly)",
+                len(runs),
+                len(newest),
+                extra={"action": "catch_up"},
+            )
 
     def _mark_interrupted(self, run: RunRecord) -> None:
         state = self._jobs.get(run.job_name)

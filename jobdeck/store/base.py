@@ -55,6 +55,11 @@ class Store(ABC):
         """The job's runs and skipped ticks, newest first."""
 
     @abstractmethod
+    async def runs_after_job_rows(self) -> list[RunRecord]:
+        """Finished runs (not skipped ticks) that started after the latest run
+        their job's row knows of: those a crash kept from reaching the row."""
+
+    @abstractmethod
     async def interrupt_unfinished_runs(
         self, finished_at: datetime, reason: str
     ) -> list[RunRecord]:

@@ -63,6 +63,17 @@ class MemoryStore(Store):
         mine.sort(key=lambda run: (run.started_at, run.id), reverse=True)
         return mine[offset : offset + limit]
 
+    async def runs_after_job_rows(self) -> list[RunRecord]:
+        self._raise_if_failing()
+        return [
+            run
+            for run in self.runs.values()
+            if run.job_name in self.jobs
+            and run.finished_at is not None
+            and run.outcome not in (None, "skipped")
+            and _after(run.started_at, self.jobs[run.job_name].last_run_at)
+        ]
+
     async def interrupt_unfinished_runs(
         self, finished_at: datetime, reason: str
     ) -> list[RunRecord]:
@@ -155,3 +166,7 @@ class MemoryStore(Store):
     def _raise_if_failing(self) -> None:
         if self.failing is not None:
             raise self.failing
+
+
+def _after(moment: datetime, known: datetime | None) -> bool:
+    return known is None or moment > known

@@ -132,6 +132,27 @@ class SqlStore(Store):
             return [RunRecord(**row._asdict()) for row in rows]
 
     @_wrap_errors
+    async def runs_after_job_rows(self) -> list[RunRecord]:
+        runs, jobs = schema.runs, schema.jobs
+        # One seek of the (job_name, started_at) index per job: cheap even with a
+        # long history, since a row lags its runs by seconds at most.
+        query = (
+            sa.select(runs)
+            .join(jobs, jobs.c.name == runs.c.job_name)
+            .where(
+                runs.c.finished_at.is_not(None),
+                runs.c.outcome != "skipped",
+                sa.or_(
+                    jobs.c.last_run_at.is_(None),
+                    runs.c.started_at > jobs.c.last_run_at,
+                ),
+            )
+        )
+        async with self.engine.connect() as connection:
+            rows = await connection.execute(query)
+            return [RunRecord(**row._asdict()) for row in rows]
+
+    @_wrap_errors
     async def interrupt_unfinished_runs(
         self, finished_at: datetime, reason: str
     ) -> list[RunRecord]:

@@ -11,6 +11,7 @@ from pathlib import Path
 from jobdeck.deck import Actor, Deck
 from jobdeck.errors import StoreError
 from jobdeck.jobs import define_job
+from jobdeck.status import iso
 from jobdeck.store.memory import MemoryStore
 from jobdeck.store.sql import SqlStore
 from jobdeck.testing import FakeClock, settle
@@ -222,3 +223,38 @@ async def test_twenty_jobs_after_downtime_run_once_each(tmp_path: Path) -> None:
 
 def _recorder(starts: list[str], name: str) -> Callable[[], None]:
     return lambda: starts.append(name)
+
+
+async def test_runs_a_crash_kept_from_the_job_rows_are_counted_at_start(
+    tmp_path: Path,
+) -> None:
+    clock = FakeClock()
+    deck = make_deck(tmp_path / "db", clock)
+    deck.add(define_job("c", "1m", _fail, first_delay_s=0))
+    await open_deck(deck)
+    await _advance_with_threads(clock, 3)  # the first runs, written at once...
+    await deck.flush()  # ...and their rows, as a clean stop would
+    await _advance_with_threads(clock, 60)  # a second run of each, whose rows
+    await _advance_with_threads(clock, 0.5)  # wait up to LATER_S; the runs do not
+    before = {name: deck.job_object(name)["total_runs"] for name in ("a", "c")}
+    await _crash(deck)
+
+    again = make_deck(tmp_path / "db", clock)
+    again.add(define_job("c", "1m", _fail, first_delay_s=0))
+    await open_deck(again)
+    after = {name: again.job_object(name) for name in ("a", "c")}
+    history = await again.store.list_runs("c", 10)
+    await _crash(again)
+
+    assert before == {"a": 2, "c": 2}
+    assert {name: job["total_runs"] for name, job in after.items()} == before
+    assert after["c"]["last_outcome"] == "error"
+    assert after["c"]["last_run_at"] == iso(history[0].started_at)
+
+
+async def _crash(deck: Deck) -> None:
+    """End a deck as a killed process would: no flush, no clean stop."""
+    for task in deck._tasks:
+        task.cancel()
+    await asyncio.gather(*deck._tasks, return_exceptions=True)
+    await deck.store.close()

@@ -59,7 +59,7 @@ def run(
         started_at=started,
         finished_at=started + timedelta(seconds=1) if finished else None,
         duration_ms=1000 if finished else None,
-        outcome="success" if finished else None,
+        outcome=more.pop("outcome", "success" if finished else None),  # type: ignore[arg-type]
         **more,  # type: ignore[arg-type]
     )
 
@@ -112,6 +112,26 @@ async def test_unfinished_runs_are_closed_as_interrupted(store: Store) -> None:
         ("open", "interrupted", "gone", 5000)
     ]
     assert await store.interrupt_unfinished_runs(T0, "again") == []
+
+
+async def test_runs_newer_than_their_job_row_are_found(store: Store) -> None:
+    later = T0 + timedelta(minutes=1)
+    await store.write_batch(
+        [JobRecord("probe", total_runs=1, last_run_at=T0), JobRecord("idle")],
+        [
+            run("known", T0),  # the row counts it already
+            run("after", later),
+            run("skip", later + timedelta(seconds=1), outcome="skipped"),
+            run("open", later + timedelta(seconds=2), finished=False),
+            run("never", later, job_name="idle"),  # a row that knows no run yet
+            run("no-row", later, job_name="ghost"),  # a job with no row at all
+        ],
+        [],
+    )
+
+    found = await store.runs_after_job_rows()
+
+    assert sorted(r.id for r in found) == ["after", "never"]
 
 
 async def test_pruning_deletes_only_old_finished_runs(store: Store) -> None:
