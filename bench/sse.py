@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import gc
 import json
+import math
 import os
 import re
 import signal
@@ -34,6 +35,7 @@ PAGE = os.sysconf("SC_PAGE_SIZE")
 TICKS = os.sysconf("SC_CLK_TCK")
 PERIOD_S = 0.1
 HEARTBEAT_S = 5.0
+CLIENTS_PER_PROCESS = 2_500
 
 
 # Servers -------------------------------------------------------------------------
@@ -180,14 +182,16 @@ async def run_clients(args: argparse.Namespace) -> None:
         )
     connected_s = time.monotonic() - began
     report({"phase": "connected", "seconds": round(connected_s, 2)})
+    # Every client process starts measuring together, when told to.
+    await loop.run_in_executor(None, sys.stdin.readline)
     await asyncio.sleep(2)  # settle: the snapshot and first frames
 
     latencies.clear()
     counts[:] = [0] * args.clients
     report({"phase": "measuring"})
     await asyncio.sleep(args.seconds)
-    per_client = list(counts)
-    report({"phase": "measured", **summarise(sorted(latencies), per_client, args)})
+    tenths = [round(latency * 10_000) for latency in latencies]  # 0.1 ms units
+    report({"phase": "measured", "latencies": tenths, "per_client": list(counts)})
 
     half = len(clients) // 2
     for client in clients[:half]:  # vanish abruptly: a TCP reset
@@ -206,10 +210,10 @@ async def run_clients(args: argparse.Namespace) -> None:
 
 
 def summarise(
-    measured: list[float], per_client: list[int], args: argparse.Namespace
+    measured: list[float], per_client: list[int], seconds: float
 ) -> dict[str, Any]:
-    expected = args.seconds / PERIOD_S
-    delivered = sum(per_client) / (expected * args.clients)
+    expected = seconds / PERIOD_S
+    delivered = sum(per_client) / (expected * len(per_client))
     summary: dict[str, Any] = {
         "frames_per_client_min": min(per_client),
         "frames_expected": expected,
@@ -269,12 +273,13 @@ def measure(impl: str, clients: int, seconds: float) -> dict[str, Any]:
         token = json.loads(server.stdout.readline())["token"]
         time.sleep(1)
         rss_before = proc_rss(server.pid)
-        runner = subprocess.Popen(
-            [sys.executable, __file__, "clients", "--port", str(port), "--token", token,
-             "--clients", str(clients), "--seconds", str(seconds)],
-            stdout=subprocess.PIPE, text=True,
-        )  # fmt: skip
-        return follow(impl, clients, server.pid, runner, rss_before, port, token)
+        # One client process per 2,500 connections: a single Python process
+        # cannot read 50,000 frames a second.
+        shares = split(clients, math.ceil(clients / CLIENTS_PER_PROCESS))
+        runners = [client_process(port, token, share, seconds) for share in shares]
+        return follow(
+            impl, clients, seconds, server.pid, runners, rss_before, port, token
+        )
     finally:
         server.send_signal(signal.SIGINT)
         try:
@@ -283,31 +288,62 @@ def measure(impl: str, clients: int, seconds: float) -> dict[str, Any]:
             server.kill()
 
 
+def client_process(
+    port: int, token: str, clients: int, seconds: float
+) -> subprocess.Popen[str]:
+    command = [
+        sys.executable, __file__, "clients", "--port", str(port), "--token", token,
+        "--clients", str(clients), "--seconds", str(seconds),
+    ]  # fmt: skip
+    return subprocess.Popen(
+        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+
+
+def split(total: int, parts: int) -> list[int]:
+    return [total // parts + (1 if i < total % parts else 0) for i in range(parts)]
+
+
 def follow(
-    impl: str, clients: int, pid: int, runner: subprocess.Popen[str], rss_before: int,
-    port: int, token: str,
+    impl: str, clients: int, seconds: float, pid: int,
+    runners: list[subprocess.Popen[str]], rss_before: int, port: int, token: str,
 ) -> dict[str, Any]:  # fmt: skip
     result: dict[str, Any] = {"impl": impl, "clients": clients}
-    assert runner.stdout is not None
-    cpu_start = wall_start = 0.0
-    for line in runner.stdout:
-        event = json.loads(line)
-        phase = event.pop("phase")
-        if phase == "connected":
-            result["connect_s"] = event["seconds"]
-        elif phase == "measuring":
-            result["rss_per_connection_kib"] = round(
-                (proc_rss(pid) - rss_before) / clients / 1024, 1
-            )
-            cpu_start, wall_start = proc_cpu_s(pid), time.monotonic()
-        elif phase == "measured":
-            cpu = proc_cpu_s(pid) - cpu_start
-            result["cpu_pct"] = round(100 * cpu / (time.monotonic() - wall_start), 1)
-            result.update(event)
-        elif phase == "dropped" and impl == "jobdeck":
-            result.update(watch_release(port, token, clients))
-    runner.wait()
+    connected = [next_event(runner, "connected") for runner in runners]
+    result["connect_s"] = max(event["seconds"] for event in connected)
+    for runner in runners:
+        assert runner.stdin is not None
+        runner.stdin.write("go\n")
+        runner.stdin.flush()
+
+    next_event(runners[0], "measuring")
+    result["rss_per_connection_kib"] = round(
+        (proc_rss(pid) - rss_before) / clients / 1024, 1
+    )
+    cpu_start, wall_start = proc_cpu_s(pid), time.monotonic()
+    for runner in runners[1:]:
+        next_event(runner, "measuring")
+    measured = [next_event(runner, "measured") for runner in runners]
+    cpu = proc_cpu_s(pid) - cpu_start
+    result["cpu_pct"] = round(100 * cpu / (time.monotonic() - wall_start), 1)
+    latencies = sorted(t / 10_000 for event in measured for t in event["latencies"])
+    per_client = [n for event in measured for n in event["per_client"]]
+    result.update(summarise(latencies, per_client, seconds))
+
+    for runner in runners:
+        next_event(runner, "dropped")
+    if impl == "jobdeck":
+        result.update(watch_release(port, token, clients))
+    for runner in runners:
+        runner.wait()
     return result
+
+
+def next_event(runner: subprocess.Popen[str], phase: str) -> dict[str, Any]:
+    assert runner.stdout is not None
+    event: dict[str, Any] = json.loads(runner.stdout.readline())
+    assert event.pop("phase") == phase, (phase, event)
+    return event
 
 
 def watch_release(port: int, token: str, clients: int) -> dict[str, Any]:

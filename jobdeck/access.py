@@ -81,6 +81,9 @@ class Accounts:
         self.hasher = hasher or _hasher
         self._account_throttle = SignInThrottle(free_failures=5)
         self._client_throttle = SignInThrottle(free_failures=20)
+        # Token lookups in flight, by the hash of the secret: requests that come
+        # while one is out share it (see _token).
+        self._token_lookups: dict[str, asyncio.Future[TokenRecord | None]] = {}
 
     def _refuse_if_throttled(self, keys: list[str]) -> None:
         wait = max(
@@ -231,7 +234,7 @@ class Accounts:
         return secret, token
 
     async def principal_for_token(self, secret: str) -> Principal:
-        token = await self.store.token_by_hash(_digest(secret))
+        token = await self._token(_digest(secret))
         if token is None:
             raise NotSignedIn("unknown or revoked API token")
         if token.expires_at is not None and token.expires_at <= _now():
@@ -239,6 +242,18 @@ class Accounts:
         return Principal(
             token.name, Role(token.role), f"token:{token.id}", None, token.expires_at
         )
+
+    async def _token(self, digest: str) -> TokenRecord | None:
+        """The token with this hash, looked up once for all requests that ask
+        while the lookup is out: a thousand clients reconnecting with one token
+        would otherwise queue a thousand lookups on the database. Nothing is
+        kept after: a request that comes after a revoke sees it."""
+        pending = self._token_lookups.get(digest)
+        if pending is None:
+            pending = asyncio.ensure_future(self.store.token_by_hash(digest))
+            self._token_lookups[digest] = pending
+            pending.add_done_callback(lambda _: self._token_lookups.pop(digest, None))
+        return await asyncio.shield(pending)
 
 
 def _check_password(password: str) -> None:

@@ -291,7 +291,6 @@ class Deck:
         state = self.controlled_state(name)
         if state.running is not None:
             raise JobConflict(f"job {name!r} is already running")
-        self._walls.follow()
         self._start_run(state, Trigger.MANUAL, actor.name, None)
         self._audit(actor, "run", state, None, {"trigger": "manual"})
         return self._object(state)
@@ -533,7 +532,9 @@ class Deck:
         run = Run(
             state.name,
             trigger,
-            self._walls.at(started),
+            # The wall clock itself, not the deck's steady offset: a run's start
+            # is a fact to record as it was (the ledger of BC-29 compares it).
+            self.clock.now(),
             started,
             self._new_id(),
             user,

@@ -1,0 +1,66 @@
+"""API token lookups: requests that come while one lookup is out share it; nothing
+is kept after, so a revoke takes effect for the very next request."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from jobdeck.access import Accounts, Role
+from jobdeck.errors import NotSignedIn
+from jobdeck.store.memory import MemoryStore
+from jobdeck.store.records import TokenRecord
+
+
+class SlowStore(MemoryStore):
+    """A store whose token lookups take a while, and are counted."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lookups = 0
+
+    async def token_by_hash(self, secret_hash: str) -> TokenRecord | None:
+        self.lookups += 1
+        await asyncio.sleep(0.01)
+        return await super().token_by_hash(secret_hash)
+
+
+async def test_requests_at_once_share_one_lookup() -> None:
+    store = SlowStore()
+    accounts = Accounts(store)
+    secret, _ = await accounts.create_token("ci", Role.VIEWER, "ann", None)
+
+    found = await asyncio.gather(
+        *(accounts.principal_for_token(secret) for _ in range(100))
+    )
+
+    assert {principal.username for principal in found} == {"ci"}
+    assert store.lookups == 1
+
+
+async def test_each_later_request_looks_again_and_sees_a_revoke() -> None:
+    store = SlowStore()
+    accounts = Accounts(store)
+    secret, token = await accounts.create_token("ci", Role.ADMIN, "ann", None)
+    await accounts.principal_for_token(secret)
+    await accounts.principal_for_token(secret)
+    assert store.lookups == 2
+
+    await store.delete_token(token.id)  # here, or by another process: the same
+    with pytest.raises(NotSignedIn, match="revoked"):
+        await accounts.principal_for_token(secret)
+
+
+async def test_a_cancelled_request_does_not_cancel_the_shared_lookup() -> None:
+    store = SlowStore()
+    accounts = Accounts(store)
+    secret, _ = await accounts.create_token("ci", Role.VIEWER, "ann", None)
+
+    first = asyncio.ensure_future(accounts.principal_for_token(secret))
+    second = asyncio.ensure_future(accounts.principal_for_token(secret))
+    await asyncio.sleep(0)
+    first.cancel()
+
+    assert (await second).username == "ci"
+    assert store.lookups == 1
