@@ -172,19 +172,23 @@ class Run:
         result, duration_ms = self.result, self.duration_ms
         # Plain values only, no enum members: a tuple holding a member stays
         # tracked by the garbage collector, one of plain values does not.
-        if result is None or duration_ms is None:
-            return (
-                self.id, self.job_name, self.trigger.value, self.started_at,
-                self.user, self.node, None, None, None, None, None, None, None, None,
-            )  # fmt: skip
-        return (
+        opened = (
             self.id, self.job_name, self.trigger.value, self.started_at,
             self.user, self.node,
+        )  # fmt: skip
+        if result is None or duration_ms is None:
+            return opened + _NOT_FINISHED
+        return (
+            *opened,
             self.started_at + timedelta(milliseconds=duration_ms), duration_ms,
             result.outcome.value, result.summary, result.error, None,
             self.context.log_text() if self.context else None,
             result.traceback,
         )  # fmt: skip
+
+
+# The values of an open run's record after its first six: none known yet.
+_NOT_FINISHED = (None,) * 8
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,9 +47,9 @@ class EventStream(Response):
 
     def __init__(
         self,
-        subscriber: Subscriber | None = None,
-        opening: bytes = b"",
-        expired: Callable[[], bool] = lambda: False,
+        subscriber: Subscriber,
+        opening: bytes,
+        expired: Callable[[], bool],
     ) -> None:
         # Not Response.__init__: with no body it would announce Content-Length: 0.
         self.status_code = 200
@@ -61,7 +61,6 @@ class EventStream(Response):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         subscriber = self.subscriber
-        assert subscriber is not None
         hangup = asyncio.ensure_future(_hang_up(receive, subscriber))
         try:
             await send(
