@@ -6,6 +6,13 @@ hub renders each changed subject once, encodes it once as a Server-Sent Events f
 and wakes every subscriber with the same bytes. A slow subscriber that missed
 batches catches up with the newest frame of each subject changed since its last id,
 so its backlog is bounded by the number of subjects, never by time (SPEC §6).
+
+A subscriber either pulls (waits on the one wake-up all pullers share, then takes
+its frames) or is pushed to: at each flush the hub writes its frames straight to
+a sink, a function that writes bytes to the client's connection at once. Pushing
+costs no task wake-up per client, which at thousands of clients is most of the
+cost of a frame; the web stream pushes whenever its server lets it (see
+jobdeck.web.stream).
 """
 
 from __future__ import annotations
@@ -20,6 +27,17 @@ SCHEDULER_SUBJECT = "\x00scheduler"
 
 # Renders a subject's current state as (event type, data).
 Renderer = Callable[[str], tuple[str, dict[str, Any]]]
+
+# Writes bytes to one client at once; False when the client is too far behind to
+# take them now (it gets the newest frames later instead).
+Sink = Callable[[bytes], bool]
+
+# An SSE comment line: keeps idle connections open and finds the dead ones.
+PING = b": ping\n\n"
+
+# How many subscribers one loop step pushes to: at ten thousand clients a flush
+# is tens of milliseconds of writes, which must not hold up the jobs' starts.
+PUSHES_PER_STEP = 500
 
 
 def encode_frame(event_id: int, event_type: str, data: dict[str, Any]) -> bytes:
@@ -46,6 +64,7 @@ class EventHub:
         self._frames: OrderedDict[str, tuple[int, bytes]] = OrderedDict()
         self._batch = _Batch(0, 0, b"")
         self._subscribers: set[Subscriber] = set()
+        self._pushed: set[Subscriber] = set()
         self._changed: asyncio.Future[None] | None = None
         self._flush_handle: asyncio.Handle | None = None
         # Flushes are paced by a bucket of FLUSH_BURST tokens, one refilled every
@@ -69,10 +88,13 @@ class EventHub:
         if self._flush_handle is None:
             self._schedule_flush()
 
-    def subscribe(self, owner: str | None = None) -> Subscriber:
+    def subscribe(
+        self, owner: str | None = None, expired: Callable[[], bool] = lambda: False
+    ) -> Subscriber:
         """A new subscriber, caught up to now: take the snapshot with no await
-        between this call and it."""
-        subscriber = Subscriber(self, owner, self._last_id)
+        between this call and it. `expired` is asked at each heartbeat; once it
+        says yes, the subscriber is closed."""
+        subscriber = Subscriber(self, owner, expired, self._last_id)
         self._subscribers.add(subscriber)
         if self._beat_handle is None:
             self._arm_heartbeat()
@@ -98,6 +120,7 @@ class EventHub:
             return
         self.beat += 1
         self._wake_all()
+        self._push_all(Subscriber.heartbeat)
         self._arm_heartbeat()
 
     def _wake_all(self) -> None:
@@ -154,6 +177,25 @@ class EventHub:
         frames = [self._encode(subject) for subject in subjects]
         self._batch = _Batch(first_id, self._last_id, b"".join(frames))
         self._wake_all()
+        self._push_all(Subscriber.push)
+
+    def _push_all(self, action: Callable[[Subscriber], None]) -> None:
+        if self._pushed:
+            self._push_from(list(self._pushed), 0, action)
+
+    def _push_from(
+        self,
+        subscribers: list[Subscriber],
+        start: int,
+        action: Callable[[Subscriber], None],
+    ) -> None:
+        end = start + PUSHES_PER_STEP
+        for subscriber in subscribers[start:end]:
+            if not subscriber.closed:
+                action(subscriber)
+        if end < len(subscribers):
+            loop = asyncio.get_running_loop()
+            loop.call_soon(self._push_from, subscribers, end, action)
 
     def _encode(self, subject: str) -> bytes:
         event_type, data = self.render(subject)
@@ -165,6 +207,7 @@ class EventHub:
 
     def _discard(self, subscriber: Subscriber) -> None:
         self._subscribers.discard(subscriber)
+        self._pushed.discard(subscriber)
         if not self._subscribers:
             # No one to catch up: keep no frames while no one listens.
             self._frames.clear()
@@ -181,19 +224,39 @@ class _Batch:
 
 
 class Subscriber:
-    __slots__ = ("beat", "closed", "hub", "last_id", "owner")
+    __slots__ = (
+        "beat", "closed", "ended", "expired", "hub", "last_id", "owner", "sink",
+    )  # fmt: skip
 
-    def __init__(self, hub: EventHub, owner: str | None, last_id: int) -> None:
+    def __init__(
+        self,
+        hub: EventHub,
+        owner: str | None,
+        expired: Callable[[], bool],
+        last_id: int,
+    ) -> None:
         self.hub = hub
         self.owner = owner
+        self.expired = expired
         self.last_id = last_id
         self.beat = hub.beat
         self.closed = False
+        self.sink: Sink | None = None
+        self.ended: asyncio.Future[None] | None = None
 
     def close(self) -> None:
+        if self.closed:
+            return
         self.closed = True
         self.hub._discard(self)
-        self.hub._wake_all()  # every waiter looks; only the closed one leaves
+        self.sink = None
+        if self.ended is not None:
+            if not self.ended.done():
+                self.ended.set_result(None)
+        else:
+            self.hub._wake_all()  # every puller looks; only the closed one leaves
+
+    # Pulling -----------------------------------------------------------------
 
     async def next_frames(self) -> bytes | None:
         """Frames since the last call; b"" at a heartbeat; None once closed."""
@@ -205,6 +268,37 @@ class Subscriber:
                 return frames
             if self.beat < hub.beat:
                 self.beat = hub.beat
+                if self.expired():
+                    self.close()
+                    return None
                 return b""
             await hub.wait_for_change()
         return None
+
+    # Being pushed to ---------------------------------------------------------
+
+    async def push_to(self, sink: Sink) -> None:
+        """From now on the hub writes every frame straight to `sink`; returns
+        once the subscriber is closed."""
+        if self.closed:
+            return
+        self.sink = sink
+        self.ended = asyncio.get_running_loop().create_future()
+        self.hub._pushed.add(self)
+        self.push()  # what came between subscribing and now
+        await self.ended
+
+    def push(self) -> None:
+        hub = self.hub
+        if self.last_id < hub.last_id and self.sink is not None:
+            last_id, frames = hub.frames_since(self.last_id)
+            if self.sink(frames):
+                self.last_id = last_id
+
+    def heartbeat(self) -> None:
+        if self.expired():
+            self.close()
+        elif self.last_id < self.hub.last_id:
+            self.push()
+        elif self.sink is not None:
+            self.sink(PING)

@@ -15,7 +15,7 @@ from jobdeck.access import Accounts
 from jobdeck.deck import Deck
 from jobdeck.web import api, pages, stream
 from jobdeck.web.errors import install_error_handlers
-from jobdeck.web.stream import SERVER_SEND
+from jobdeck.web.stream import LATER, Body
 
 STATIC = Path(__file__).parent / "static"
 
@@ -65,15 +65,27 @@ MAX_BODY_BYTES = 64 * 1024
 
 
 class Console(FastAPI):
-    """The FastAPI application, which also hands the event stream the server's
-    own `send`: a stream's response starts through every middleware (so its
-    headers are the same as any response's), but its frames, ten a second to
-    each of thousands of clients, skip the half-dozen wrappers that only look
-    at the start of a response."""
+    """The FastAPI application, which lets an event stream outlive the framework.
+
+    A stream's response starts through every middleware, so its headers are
+    the same as any response's. Its body, which lasts as long as the client
+    stays, is left in the scope (`LATER`) and followed here once the framework's
+    stack has returned, over the server's own `receive` and `send`: a waiting
+    stream then holds three coroutines instead of two dozen (a third of its
+    memory), and its frames skip wrappers that only look at a response's start.
+    """
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        scope[SERVER_SEND] = send
-        await super().__call__(scope, receive, send)
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+
+        # The framework leaves per-request objects in the scope it is given (exit
+        # stacks, the request's state): on a copy, they go when it returns.
+        later: list[Body] = []
+        await super().__call__({**scope, LATER: later}, receive, send)
+        for body in later:
+            await body(receive, send)
 
 
 class BodyLimit:

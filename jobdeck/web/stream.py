@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import ClassVar
 
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
+from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
 
 from jobdeck.deck import Deck
-from jobdeck.events import Subscriber, encode_frame
+from jobdeck.events import PING, Subscriber, encode_frame
 from jobdeck.web.auth import Viewer, viewer
 from jobdeck.web.errors import GUARDED_ERRORS
 
@@ -29,39 +31,38 @@ HEADERS = {
     "Cache-Control": "no-cache, no-transform",
     "X-Accel-Buffering": "no",
 }
-PING = b": ping\n\n"
-# The scope key under which the application leaves the server's own `send`.
-SERVER_SEND = "jobdeck.server_send"
+# The scope key of the list where a response leaves the rest of its body, to be
+# sent over the server's own `receive` and `send` once the framework has returned
+# (see jobdeck.web.app.Console).
+LATER = "jobdeck.later"
+Body = Callable[[Receive, Send], Awaitable[None]]
+# Bytes a client may leave unread in the server's buffer before it is skipped:
+# a client that stops reading costs at most this much (beyond its snapshot),
+# and when it reads again it gets the newest state of what changed meanwhile.
+MAX_UNREAD_BYTES = 64 * 1024
 
 
 class EventStream(Response):
-    """A `text/event-stream` response written straight to the ASGI server.
+    """A `text/event-stream` response.
 
-    At a thousand clients and ten frames a second, each delivery's own cost is
-    the stream's whole cost: so one `send` per delivery, no task or queue per
-    frame, and one task per client only to hear it hang up. (Starlette's
-    streaming response ran a task group per client and cost several times more.)
+    Under uvicorn's default HTTP implementation the hub writes each frame
+    straight to the client's socket as an HTTP chunk (see `ChunkWriter`): at a
+    thousand clients and ten frames a second, a task wake-up and an ASGI
+    `send` per delivery were most of the stream's cost. Under any other server
+    the stream takes its frames from the hub and sends them through ASGI.
     """
 
     media_type = "text/event-stream"
 
-    def __init__(
-        self,
-        subscriber: Subscriber,
-        opening: bytes,
-        expired: Callable[[], bool],
-    ) -> None:
+    def __init__(self, subscriber: Subscriber, opening: bytes) -> None:
         # Not Response.__init__: with no body it would announce Content-Length: 0.
         self.status_code = 200
         self.background = None
         self.init_headers(HEADERS)
         self.subscriber = subscriber
         self.opening = opening
-        self.expired = expired
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        subscriber = self.subscriber
-        hangup = asyncio.ensure_future(_hang_up(receive, subscriber))
         try:
             await send(
                 {
@@ -70,27 +71,90 @@ class EventStream(Response):
                     "headers": self.raw_headers,
                 }
             )
-            send = scope.get(SERVER_SEND, send)
-            await _body(send, self.opening)
-            await self._follow(subscriber, send)
+        except BaseException:
+            self.subscriber.close()
+            raise
+
+        if LATER in scope:
+            scope[LATER].append(self.follow)
+        else:
+            await self.follow(receive, send)
+
+    async def follow(self, receive: Receive, send: Send) -> None:
+        """Send the snapshot, then every change until the subscriber is closed."""
+        subscriber = self.subscriber
+        # The snapshot can be a megabyte: hold it no longer than it takes to send.
+        opening, self.opening = self.opening, b""
+        try:
+            writer = ChunkWriter.over(send, subscriber)
+            if writer is not None:
+                writer(opening)
+                del opening
+                await subscriber.push_to(writer)
+            else:
+                await _pull(subscriber, opening, receive, send)
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         except OSError:
             pass  # the client went away mid-write
         finally:
-            hangup.cancel()
             subscriber.close()
 
-    async def _follow(self, subscriber: Subscriber, send: Send) -> None:
-        while True:
-            frames = await subscriber.next_frames()
-            if frames is None:
-                return  # closed: signed out, revoked, or the client hung up
-            if frames:
-                await _body(send, frames)
-            elif not self.expired():
-                await _body(send, PING)
-            else:
-                return  # expired: the client's reconnect gets a 401
+
+class ChunkWriter:
+    """Writes a stream's bytes as HTTP/1.1 chunks straight to the transport of
+    uvicorn's httptools connection, beside uvicorn's own `send`, which still
+    starts and ends the response. The chunk of the hub's shared frames is made
+    once for every client."""
+
+    __slots__ = ("subscriber", "transport")
+
+    # The last bytes chunked, and their chunk: every client gets the same batch.
+    _last: ClassVar[tuple[bytes, bytes]] = (b"", b"")
+
+    def __init__(self, transport: asyncio.Transport, subscriber: Subscriber) -> None:
+        self.transport = transport
+        self.subscriber = subscriber
+
+    @classmethod
+    def over(cls, send: Send, subscriber: Subscriber) -> ChunkWriter | None:
+        """A writer to the connection behind `send`, if it is one it can write to."""
+        cycle = getattr(send, "__self__", None)
+        if isinstance(cycle, RequestResponseCycle) and cycle.chunked_encoding is True:
+            return cls(cycle.transport, subscriber)
+        return None
+
+    def __call__(self, data: bytes) -> bool:
+        transport = self.transport
+        if transport.is_closing():
+            self.subscriber.close()  # the client went away
+            return False
+        if transport.get_write_buffer_size() > MAX_UNREAD_BYTES:
+            return False
+        transport.write(self._chunk(data))
+        return True
+
+    @classmethod
+    def _chunk(cls, data: bytes) -> bytes:
+        last_data, last_chunk = cls._last
+        if data is last_data:
+            return last_chunk
+        chunk = b"%x\r\n%b\r\n" % (len(data), data)
+        cls._last = (data, chunk)
+        return chunk
+
+
+async def _pull(
+    subscriber: Subscriber, opening: bytes, receive: Receive, send: Send
+) -> None:
+    """The stream through plain ASGI: a task per client waits for the hub's
+    shared wake-up and sends what its client lacks."""
+    hangup = asyncio.ensure_future(_hang_up(receive, subscriber))
+    try:
+        await _body(send, opening)
+        while (frames := await subscriber.next_frames()) is not None:
+            await _body(send, frames or PING)
+    finally:
+        hangup.cancel()
 
 
 async def _body(send: Send, chunk: bytes) -> None:
@@ -112,11 +176,11 @@ async def job_events(request: Request, principal: Viewer) -> EventStream:
     # Subscribing and taking the snapshot happen with no await between them, so
     # the snapshot holds exactly the changes up to the subscriber's first id.
     deck.hub.heartbeat_s = heartbeat_s
-    subscriber = deck.hub.subscribe(owner=principal.session_id)
+    subscriber = deck.hub.subscribe(principal.session_id, principal.expired)
     opening = _retry_hint() + encode_frame(
         deck.hub.last_id, "snapshot", deck.snapshot()
     )
-    return EventStream(subscriber, opening, principal.expired)
+    return EventStream(subscriber, opening)
 
 
 def _retry_hint() -> bytes:

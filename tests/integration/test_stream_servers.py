@@ -1,0 +1,192 @@
+"""The event stream under a real uvicorn on 127.0.0.1, over both of its HTTP
+implementations: with httptools the hub writes frames straight to the socket,
+with h11 the stream sends them through ASGI (jobdeck.web.stream). Either way a
+client gets the snapshot, each change, heartbeats, an end when its principal is
+revoked, and is let go when it hangs up."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import json
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import uvicorn
+
+from jobdeck.access import Accounts, Role
+from jobdeck.deck import Deck
+from jobdeck.jobs import define_job
+from jobdeck.runs import RunContext
+from jobdeck.store.memory import MemoryStore
+from jobdeck.web.app import create_app
+from tests.support import free_port
+
+HEARTBEAT_S = 0.3
+
+
+class Served:
+    def __init__(self, deck: Deck, accounts: Accounts, port: int, http: str) -> None:
+        self.deck, self.accounts, self.port, self.http = deck, accounts, port, http
+
+    async def token(self) -> tuple[str, str]:
+        secret, token = await self.accounts.create_token(
+            "stream", Role.VIEWER, "test", None
+        )
+        return secret, f"token:{token.id}"
+
+
+@pytest.fixture(params=["httptools", "h11"])
+async def served(request: pytest.FixtureRequest) -> AsyncIterator[Served]:
+    store = MemoryStore()
+    deck = Deck(store=store, node="test")
+
+    release = asyncio.Event()
+
+    async def report(run: RunContext) -> None:
+        run.progress(None, "working")
+        await release.wait()  # so the stream shows it working, not finished
+
+    deck.add(define_job("reporter", "1h", report, first_delay_s=3600))
+    accounts = Accounts(store)
+    await deck.start()
+    app = create_app(deck, accounts)
+    app.state.heartbeat_s = HEARTBEAT_S
+    port = free_port()
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, http=request.param, log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    serving = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.01)
+    try:
+        yield Served(deck, accounts, port, request.param)
+    finally:
+        release.set()
+        deck.hub.close_all()
+        server.should_exit = True
+        await asyncio.wait_for(serving, timeout=10)
+        await deck.stop(grace_s=1)
+
+
+@contextlib.asynccontextmanager
+async def connected(served: Served, secret: str) -> AsyncIterator[Client]:
+    client = await Client.connect(served.port, secret)
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+class Client:
+    """A raw HTTP/1.1 client that decodes the chunked event stream."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
+        self.reader, self.writer = reader, writer
+        self.text = ""
+        self.ended = False
+
+    @classmethod
+    async def connect(cls, port: int, secret: str) -> Client:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(
+            b"GET /api/jobs/sse HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Authorization: Bearer " + secret.encode() + b"\r\n\r\n"
+        )
+        head = await reader.readuntil(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200"), head
+        assert b"transfer-encoding: chunked" in head.lower(), head
+        return cls(reader, writer)
+
+    async def read_until(self, pattern: str, timeout_s: float = 3) -> re.Match[str]:
+        async with asyncio.timeout(timeout_s):
+            while not (found := re.search(pattern, self.text)):
+                await self._chunk()
+        return found
+
+    async def read_to_end(self, timeout_s: float) -> None:
+        async with asyncio.timeout(timeout_s):
+            while not self.ended:
+                await self._chunk()
+
+    async def _chunk(self) -> None:
+        size = int(await self.reader.readuntil(b"\r\n"), 16)
+        data = await self.reader.readexactly(size + 2)
+        self.ended = size == 0
+        self.text += data[:-2].decode()
+
+    async def close(self) -> None:
+        self.writer.close()
+        with contextlib.suppress(OSError):
+            await self.writer.wait_closed()
+
+    def frames(self, event: str) -> list[dict[str, Any]]:
+        found = re.findall(rf"event: {event}\ndata: (.*)\n\n", self.text)
+        return [json.loads(data) for data in found]
+
+
+async def test_a_client_gets_the_snapshot_each_change_and_heartbeats(
+    served: Served,
+) -> None:
+    secret, _ = await served.token()
+
+    async with connected(served, secret) as client:
+        await client.read_until("event: snapshot")
+        await served.deck.run_now("reporter")
+        await client.read_until('"progress_message":"working"')
+        await client.read_until(": ping", timeout_s=3 * HEARTBEAT_S)
+
+        names = [job["name"] for job in client.frames("snapshot")[0]["jobs"]]
+        assert names == ["reporter"]
+        # httptools connections are written to by the hub; h11 ones pull.
+        pushed = 1 if served.http == "httptools" else 0
+        assert len(served.deck.hub._pushed) == pushed
+
+
+async def test_revoking_the_token_ends_the_stream_at_once(served: Served) -> None:
+    secret, owner = await served.token()
+
+    async with connected(served, secret) as client:
+        await client.read_until("event: snapshot")
+        served.deck.hub.close_owner(owner)
+
+        await client.read_to_end(timeout_s=1)
+    assert served.deck.hub.subscriber_count == 0
+
+
+async def test_a_client_that_hangs_up_is_let_go_within_a_heartbeat(
+    served: Served,
+) -> None:
+    secret, _ = await served.token()
+
+    async with connected(served, secret) as client:
+        await client.read_until("event: snapshot")
+        assert served.deck.hub.subscriber_count == 1
+        client.writer.transport.abort()
+
+    async with asyncio.timeout(2 * HEARTBEAT_S):
+        while served.deck.hub.subscriber_count:
+            await asyncio.sleep(0.02)
+
+
+async def test_a_stream_holds_no_framework_objects_while_it_waits(
+    served: Served,
+) -> None:
+    """The stream's body runs after FastAPI's stack has returned (see
+    jobdeck.web.app.Console): no request-scoped exit stack stays alive."""
+    secret, _ = await served.token()
+    stacks_before = exit_stacks()
+
+    async with connected(served, secret) as client:
+        await client.read_until("event: snapshot")
+
+        assert exit_stacks() == stacks_before
+
+
+def exit_stacks() -> int:
+    gc.collect()
+    return sum(isinstance(o, contextlib.AsyncExitStack) for o in gc.get_objects())
