@@ -26,9 +26,10 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 HERE = Path(__file__).resolve().parent
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -42,14 +43,37 @@ CLIENTS_PER_PROCESS = 2_500
 
 
 async def ticker(run: Any) -> None:
-    """A job that changes every 100 ms: its progress message is the send time."""
+    """A job that changes every 100 ms: its progress message is the send time.
+    At a line on standard input it makes one last change, prints it (every
+    client should end with that one) and waits for the next line to go on."""
     loop = asyncio.get_running_loop()
+    lines = stdin_lines()
     next_at = loop.time()
     while True:
+        if not lines.empty():
+            lines.get_nowait()
+            final = f"{time.time():.6f}"
+            run.progress(None, final)
+            report({"final": final})
+            await lines.get()
         run.progress(None, f"{time.time():.6f}")
         # Read the clock after the fan-out, so a long fan-out never shifts the beat.
         next_at = max(next_at + PERIOD_S, loop.time())
         await asyncio.sleep(next_at - loop.time())
+
+
+def stdin_lines() -> asyncio.Queue[str]:
+    """Lines of standard input, read by a daemon thread (so that it never holds
+    up the process's exit)."""
+    loop = asyncio.get_running_loop()
+    lines: asyncio.Queue[str] = asyncio.Queue()
+
+    def read() -> None:
+        for line in sys.stdin:
+            loop.call_soon_threadsafe(lines.put_nowait, line)
+
+    threading.Thread(target=read, daemon=True).start()
+    return lines
 
 
 def serve_jobdeck(port: int) -> None:
@@ -80,6 +104,33 @@ def serve_jobdeck(port: int) -> None:
     uvicorn.run(app, host="127.0.0.1", port=port, loop="uvloop", log_level="warning")
 
 
+async def publish_to(queues: set[asyncio.Queue[str]]) -> None:
+    """The peer's publisher: a change every 100 ms, and the ticker's pause."""
+    padding = "x" * 1000
+
+    def send(stamp: str, sequence: int) -> None:
+        data = json.dumps({"t": stamp, "n": sequence, "pad": padding})
+        for queue in list(queues):
+            if queue.full():
+                queue.get_nowait()  # a slow client keeps the newest frames
+            queue.put_nowait(data)
+
+    loop = asyncio.get_running_loop()
+    lines = stdin_lines()
+    next_at, sequence = loop.time(), 0
+    while True:
+        sequence += 1
+        if not lines.empty():  # as the ticker does
+            lines.get_nowait()
+            final = f"{time.time():.6f}"
+            send(final, sequence)
+            report({"final": final})
+            await lines.get()
+        send(f"{time.time():.6f}", sequence)
+        next_at = max(next_at + PERIOD_S, loop.time())
+        await asyncio.sleep(next_at - loop.time())
+
+
 def serve_peer(port: int) -> None:
     import uvicorn
     from sse_starlette.sse import EventSourceResponse
@@ -87,22 +138,6 @@ def serve_peer(port: int) -> None:
     from starlette.routing import Route
 
     queues: set[asyncio.Queue[str]] = set()
-    padding = "x" * 1000
-
-    async def publish() -> None:
-        loop = asyncio.get_running_loop()
-        next_at, sequence = loop.time(), 0
-        while True:
-            sequence += 1
-            data = json.dumps(
-                {"t": f"{time.time():.6f}", "n": sequence, "pad": padding}
-            )
-            for queue in list(queues):
-                if queue.full():
-                    queue.get_nowait()  # a slow client keeps the newest frames
-                queue.put_nowait(data)
-            next_at = max(next_at + PERIOD_S, loop.time())
-            await asyncio.sleep(next_at - loop.time())
 
     async def events(request: Any) -> EventSourceResponse:
         queue: asyncio.Queue[str] = asyncio.Queue(maxsize=100)
@@ -118,7 +153,7 @@ def serve_peer(port: int) -> None:
         return EventSourceResponse(stream(), ping=int(HEARTBEAT_S))
 
     async def lifespan(app: Any) -> Any:
-        task = asyncio.create_task(publish())
+        task = asyncio.create_task(publish_to(queues))
         print(json.dumps({"token": ""}), flush=True)
         yield
         task.cancel()
@@ -141,6 +176,7 @@ class Client(asyncio.Protocol):
         self.sink, self.counts, self.index = sink, counts, index
         self.transport: asyncio.Transport | None = None
         self.tail = b""
+        self.last = ""
 
     def connection_made(self, transport: Any) -> None:
         self.transport = transport
@@ -150,9 +186,12 @@ class Client(asyncio.Protocol):
         chunk = self.tail + data
         cut = chunk.rfind(b"\n")
         self.tail = chunk[cut + 1 :]
-        for stamp in STAMP.findall(chunk[: cut + 1]):
+        stamps = STAMP.findall(chunk[: cut + 1])
+        for stamp in stamps:
             self.sink.append(now - float(stamp))
-            self.counts[self.index] += 1
+        if stamps:
+            self.counts[self.index] += len(stamps)
+            self.last = stamps[-1].decode()
 
 
 async def run_clients(args: argparse.Namespace) -> None:
@@ -192,6 +231,11 @@ async def run_clients(args: argparse.Namespace) -> None:
     await asyncio.sleep(args.seconds)
     tenths = [round(latency * 10_000) for latency in latencies]  # 0.1 ms units
     report({"phase": "measured", "latencies": tenths, "per_client": list(counts)})
+
+    # The server makes one last change when told; every client should get it.
+    await loop.run_in_executor(None, sys.stdin.readline)
+    await asyncio.sleep(3)
+    report({"phase": "last", "stamps": [client.last for client in clients]})
 
     half = len(clients) // 2
     for client in clients[:half]:  # vanish abruptly: a TCP reset
@@ -266,7 +310,7 @@ def measure(impl: str, clients: int, seconds: float) -> dict[str, Any]:
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, __file__, "serve", impl, "--port", str(port)],
-        stdout=subprocess.PIPE, text=True, cwd=HERE.parent,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=HERE.parent,
     )  # fmt: skip
     try:
         assert server.stdout is not None
@@ -277,9 +321,7 @@ def measure(impl: str, clients: int, seconds: float) -> dict[str, Any]:
         # cannot read 50,000 frames a second.
         shares = split(clients, math.ceil(clients / CLIENTS_PER_PROCESS))
         runners = [client_process(port, token, share, seconds) for share in shares]
-        return follow(
-            impl, clients, seconds, server.pid, runners, rss_before, port, token
-        )
+        return follow(impl, clients, seconds, server, runners, rss_before, token)
     finally:
         server.send_signal(signal.SIGINT)
         try:
@@ -305,9 +347,10 @@ def split(total: int, parts: int) -> list[int]:
 
 
 def follow(
-    impl: str, clients: int, seconds: float, pid: int,
-    runners: list[subprocess.Popen[str]], rss_before: int, port: int, token: str,
+    impl: str, clients: int, seconds: float, server: subprocess.Popen[str],
+    runners: list[subprocess.Popen[str]], rss_before: int, token: str,
 ) -> dict[str, Any]:  # fmt: skip
+    pid = server.pid
     result: dict[str, Any] = {"impl": impl, "clients": clients}
     connected = [next_event(runner, "connected") for runner in runners]
     result["connect_s"] = max(event["seconds"] for event in connected)
@@ -330,13 +373,42 @@ def follow(
     per_client = [n for event in measured for n in event["per_client"]]
     result.update(summarise(latencies, per_client, seconds))
 
+    result["clients_without_the_last_change"] = last_change_missed(server, runners)
+
     for runner in runners:
         next_event(runner, "dropped")
+    rss_dropped, began_dropped = proc_rss(pid), time.monotonic()
     if impl == "jobdeck":
+        port = int(cast(list[str], server.args)[-1])
         result.update(watch_release(port, token, clients))
+    # The other half stays, unread: what it costs is what the server grows by.
+    time.sleep(max(0.0, HEARTBEAT_S + 1 - (time.monotonic() - began_dropped)))
+    stalled = clients - clients // 2
+    result["stalled_growth_kib_per_client"] = round(
+        (proc_rss(pid) - rss_dropped) / stalled / 1024, 1
+    )
     for runner in runners:
         runner.wait()
     return result
+
+
+def last_change_missed(
+    server: subprocess.Popen[str], runners: list[subprocess.Popen[str]]
+) -> int:
+    """Pause the changes; count the clients whose last frame is not the last
+    one; go on."""
+    assert server.stdin is not None and server.stdout is not None
+    server.stdin.write("stop\n")
+    server.stdin.flush()
+    final = json.loads(server.stdout.readline())["final"]
+    for runner in runners:
+        assert runner.stdin is not None
+        runner.stdin.write("check\n")
+        runner.stdin.flush()
+    stamps = [stamp for r in runners for stamp in next_event(r, "last")["stamps"]]
+    server.stdin.write("go on\n")
+    server.stdin.flush()
+    return sum(stamp != final for stamp in stamps)
 
 
 def next_event(runner: subprocess.Popen[str], phase: str) -> dict[str, Any]:

@@ -71,7 +71,7 @@ class Console(FastAPI):
     the same as any response's. Its body, which lasts as long as the client
     stays, is left in the scope (`LATER`) and followed here once the framework's
     stack has returned, over the server's own `receive` and `send`: a waiting
-    stream then holds three coroutines instead of two dozen (a third of its
+    stream then holds five coroutines instead of two dozen (about half of its
     memory), and its frames skip wrappers that only look at a response's start.
     """
 

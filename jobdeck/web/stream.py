@@ -17,7 +17,6 @@ from typing import ClassVar
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
-from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
 
 from jobdeck.deck import Deck
 from jobdeck.events import PING, Subscriber, encode_frame
@@ -40,6 +39,7 @@ Body = Callable[[Receive, Send], Awaitable[None]]
 # a client that stops reading costs at most this much (beyond its snapshot),
 # and when it reads again it gets the newest state of what changed meanwhile.
 MAX_UNREAD_BYTES = 64 * 1024
+HTTPTOOLS_CYCLE_MODULE = "uvicorn.protocols.http.httptools_impl"
 
 
 class EventStream(Response):
@@ -117,11 +117,17 @@ class ChunkWriter:
 
     @classmethod
     def over(cls, send: Send, subscriber: Subscriber) -> ChunkWriter | None:
-        """A writer to the connection behind `send`, if it is one it can write to."""
+        """A writer to the connection behind `send`, if it is one it can write to:
+        uvicorn's httptools `send` is a method of its request's cycle, which
+        holds the transport and knows whether the response is chunked. Anything
+        else (another server, another uvicorn) gets None, and the stream pulls."""
         cycle = getattr(send, "__self__", None)
-        if isinstance(cycle, RequestResponseCycle) and cycle.chunked_encoding is True:
-            return cls(cycle.transport, subscriber)
-        return None
+        if type(cycle).__module__ != HTTPTOOLS_CYCLE_MODULE:
+            return None
+        transport = getattr(cycle, "transport", None)
+        if transport is None or getattr(cycle, "chunked_encoding", None) is not True:
+            return None
+        return cls(transport, subscriber)
 
     def __call__(self, data: bytes) -> bool:
         transport = self.transport
