@@ -271,7 +271,7 @@ class Deck:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
-        self._threads.shutdown(wait=False, cancel_futures=True)
+        self._threads.shutdown()
         self._publish_scheduler()
         self.hub.close_all()
         if was_running:

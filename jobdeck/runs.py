@@ -260,9 +260,9 @@ async def _in_thread(
 ) -> Any:
     """A thread cannot be stopped from outside: on cancel or timeout the body is
     told through its context, and its thread is given up so it starves no one."""
-    future = threads.submit(body, *arguments)
+    future = threads.run(body, arguments)
     try:
-        return await asyncio.wrap_future(future)
+        return await future
     except asyncio.CancelledError:
         if context is not None:
             context._cancelled = True

@@ -1,7 +1,9 @@
-"""Worker threads: results and errors come back; a given-up thread frees its place."""
+"""Worker threads: results and errors come back on the loop; a given-up thread
+frees its place; outcomes that arrive together are settled in one loop step."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 
@@ -10,15 +12,16 @@ import pytest
 from jobdeck.threads import WorkerThreads
 
 
-def test_results_and_exceptions_come_back() -> None:
+async def test_results_and_exceptions_come_back() -> None:
     threads = WorkerThreads(max_threads=2)
-    assert threads.submit(lambda x: x * 2, 21).result(timeout=5) == 42
+
+    assert await threads.run(lambda x: x * 2, (21,)) == 42
     with pytest.raises(SystemExit):
-        threads.submit(lambda: (_ for _ in ()).throw(SystemExit(3))).result(timeout=5)
+        await threads.run(lambda: (_ for _ in ()).throw(SystemExit(3)), ())
     threads.shutdown()
 
 
-def test_no_more_threads_than_the_limit_run_at_once() -> None:
+async def test_no_more_threads_than_the_limit_run_at_once() -> None:
     threads = WorkerThreads(max_threads=3)
     lock = threading.Lock()
     running = peak = 0
@@ -32,31 +35,69 @@ def test_no_more_threads_than_the_limit_run_at_once() -> None:
         with lock:
             running -= 1
 
-    futures = [threads.submit(work) for _ in range(30)]
-    for future in futures:
-        future.result(timeout=5)
+    await asyncio.gather(*(threads.run(work, ()) for _ in range(30)))
     threads.shutdown()
     assert peak == 3
 
 
-def test_an_abandoned_hung_thread_does_not_starve_the_others() -> None:
+async def test_an_abandoned_hung_thread_does_not_starve_the_others() -> None:
     threads = WorkerThreads(max_threads=1)
     hang = threading.Event()
-    hung = threads.submit(hang.wait)
-    time.sleep(0.05)
+    hung = threads.run(hang.wait, ())
+    await asyncio.sleep(0.05)
 
     threads.abandon(hung)
-    result = threads.submit(lambda: "still served").result(timeout=5)
+    hung.cancel()
+    result = await asyncio.wait_for(threads.run(lambda: "still served", ()), 5)
 
     assert result == "still served"
     assert threads.abandoned_count == 1
     hang.set()
-    hung.result(timeout=5)
     threads.shutdown()
 
 
-def test_the_threads_are_daemons_so_they_never_block_exit() -> None:
+async def test_the_threads_are_daemons_so_they_never_block_exit() -> None:
     threads = WorkerThreads()
-    names = threads.submit(lambda: threading.current_thread().daemon)
-    assert names.result(timeout=5) is True
+    assert await threads.run(lambda: threading.current_thread().daemon, ()) is True
+    threads.shutdown()
+
+
+async def test_outcomes_that_come_back_together_wake_the_loop_once() -> None:
+    threads = WorkerThreads(max_threads=4)
+    wakes = 0
+    loop = asyncio.get_running_loop()
+    call_soon_threadsafe = loop.call_soon_threadsafe
+
+    def counted(*args: object) -> asyncio.Handle:
+        nonlocal wakes
+        wakes += 1
+        return call_soon_threadsafe(*args)  # type: ignore[arg-type]
+
+    loop.call_soon_threadsafe = counted  # type: ignore[method-assign,assignment]
+    try:
+        # The loop is kept busy while 100 quick bodies finish in the threads.
+        futures = [threads.run(lambda i=i: i, ()) for i in range(100)]
+        time.sleep(0.2)
+        values = await asyncio.gather(*futures)
+    finally:
+        loop.call_soon_threadsafe = call_soon_threadsafe  # type: ignore[method-assign]
+        threads.shutdown()
+
+    assert values == list(range(100))
+    assert wakes == 1
+
+
+async def test_a_body_given_up_before_it_starts_never_runs() -> None:
+    threads = WorkerThreads(max_threads=1)
+    hang = threading.Event()
+    first = threads.run(hang.wait, ())
+    ran = threading.Event()
+    second = threads.run(ran.set, ())
+
+    second.cancel()
+    hang.set()
+    await first
+    await asyncio.sleep(0.05)
+
+    assert not ran.is_set()
     threads.shutdown()
