@@ -35,7 +35,11 @@ class Sink:
         return True
 
     def frames(self) -> list[tuple[str, int]]:
-        text = b"".join(self.written).decode()
+        return self.frames_of(self.written)
+
+    @staticmethod
+    def frames_of(writes: list[bytes]) -> list[tuple[str, int]]:
+        text = b"".join(writes).decode()
         found = re.findall(r'"name":"(\w+)","version":(\d+)', text)
         return [(name, int(version)) for name, version in found]
 
@@ -127,3 +131,48 @@ async def test_a_fan_out_wider_than_a_step_reaches_everyone_over_several_steps()
 
     assert PUSHES_PER_STEP <= partway < len(sinks)
     assert all(sink.frames() == [("a", 1)] for sink in sinks)
+
+
+async def test_a_thousand_jobs_changing_make_a_paced_stream_rendered_once() -> None:
+    """SPEC §6 and issue 3: with a thousand jobs changing each second, a client gets
+    about one frame per gap, each with the newest state of every job changed since
+    its last, rendered and encoded once for all clients, pushed or pulling."""
+    renders = 0
+
+    def counted(subject: str) -> tuple[str, dict[str, Any]]:
+        nonlocal renders
+        renders += 1
+        return render(subject)
+
+    hub = EventHub(counted, min_gap_s=GAP_S * 5)
+    sinks = [(await pushed(hub))[1] for _ in range(20)]
+    pulled: list[list[bytes]] = [[] for _ in range(20)]
+    pullers = [asyncio.create_task(pull(hub.subscribe(), into)) for into in pulled]
+    names = [f"job{i}" for i in range(1000)]
+    VERSIONS.clear()
+
+    # Every job changes twice a second for a second: 2,000 changes.
+    began = asyncio.get_running_loop().time()
+    for step in range(100):
+        for name in names[(step % 50) * 20 : (step % 50 + 1) * 20]:
+            VERSIONS[name] = VERSIONS.get(name, 0) + 1
+            hub.changed(name)
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(3 * GAP_S * 5)
+    elapsed = asyncio.get_running_loop().time() - began
+
+    most_frames = elapsed / (GAP_S * 5) + 2
+    newest = {name: VERSIONS[name] for name in names}
+    for writes in [sink.written for sink in sinks] + pulled:
+        assert len(writes) <= most_frames
+        assert dict(Sink.frames_of(writes)) == newest
+    assert renders <= 2000  # once per change at most, however many clients
+    assert all(a is b for a, b in zip(sinks[0].written, sinks[1].written, strict=True))
+    for puller in pullers:
+        puller.cancel()
+
+
+async def pull(subscriber: Subscriber, into: list[bytes]) -> None:
+    while (frames := await subscriber.next_frames()) is not None:
+        if frames:
+            into.append(frames)
