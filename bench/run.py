@@ -1,7 +1,8 @@
 """The benchmark suite: every scenario in a fresh process, jobdeck beside its peer.
 
-    python bench/run.py              # the whole scheduler matrix, 3 runs each
-    python bench/run.py --quick      # one run each, shorter windows
+    python bench/run.py              # the whole scheduler matrix, 3 runs each,
+                                     # then the event stream at 100 to 10,000 clients
+    python bench/run.py --quick      # one run each, shorter windows, 1,000 clients
 
 Prints a table of medians and writes every raw result to bench/results.json.
 """
@@ -18,7 +19,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 
-SCENARIOS = [
+SCENARIOS: list[dict[str, Any]] = [
     {"jobs": 1000, "body": "async"},
     {"jobs": 1000, "body": "sync"},
     {"jobs": 10000, "body": "async"},
@@ -56,7 +57,7 @@ def measure(impl: str, extra: list[str]) -> dict[str, Any]:
 
 
 def median_of(runs: list[dict[str, Any]], key: str) -> float:
-    return statistics.median(run[key] for run in runs)
+    return float(statistics.median(run[key] for run in runs))
 
 
 def row(label: str, ours: float, peer: float) -> str:
@@ -104,7 +105,69 @@ def main() -> None:
             )
         )
 
+    results["event stream"] = sse_table(SSE_QUICK if args.quick else SSE_FULL)
     (HERE / "results.json").write_text(json.dumps(results, indent=1))
+
+
+# (clients, with the peer too): the peer needs minutes to connect 5,000 clients
+# and saturates there; at 10,000 it is not run.
+SSE_FULL = [(100, True), (1000, True), (5000, True), (10000, False)]
+SSE_QUICK = [(1000, True)]
+SSE_METRICS = [
+    ("connect_s", "seconds to connect everyone"),
+    ("cpu_pct", "CPU % of a core"),
+    ("p50_ms", "delivery p50 ms"),
+    ("p99_ms", "delivery p99 ms"),
+    ("max_ms", "delivery max ms"),
+    ("lost_pct", "frames lost or coalesced, %"),
+    ("clients_without_the_last_change", "clients without the last change"),
+    ("rss_per_connection_kib", "RSS per connection, KiB"),
+    ("stalled_growth_kib_per_client", "growth per stalled client, KiB"),
+    ("reset_freed_s", "seconds to let reset clients go"),
+]
+
+
+def sse_table(sizes: list[tuple[int, bool]]) -> dict[str, Any]:
+    """bench/sse.py at each size, one process at a time; a table per size."""
+    results: dict[str, Any] = {}
+    for clients, with_peer in sizes:
+        impls = ["jobdeck", "peer"] if with_peer else ["jobdeck"]
+        runs = {impl: sse_run(impl, clients) for impl in impls}
+        results[str(clients)] = runs
+        print(f"\n### Event stream, {clients:,} clients, a change every 100 ms\n")
+        if with_peer:
+            print("| measure | jobdeck | sse-starlette | ratio |\n|---|---:|---:|---:|")
+        else:
+            print("| measure | jobdeck |\n|---|---:|")
+        for key, label in SSE_METRICS:
+            ours = runs["jobdeck"].get(key)
+            peer = runs["peer"].get(key) if with_peer else None
+            print(sse_row(label, ours, peer, with_peer))
+    return results
+
+
+def sse_run(impl: str, clients: int) -> dict[str, Any]:
+    command = [sys.executable, str(HERE / "sse.py"), "--clients", str(clients),
+               "--only", impl]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def sse_row(label: str, ours: Any, peer: Any, with_peer: bool) -> str:
+    if not with_peer:
+        return f"| {label} | {_shown(ours)} |"
+    ratio = (
+        f"{ours / peer:.2f}×" if is_number(ours) and is_number(peer) and peer else ""
+    )
+    return f"| {label} | {_shown(ours)} | {_shown(peer)} | {ratio} |"
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _shown(value: Any) -> str:
+    return "–" if value is None else f"{value:,}"
 
 
 if __name__ == "__main__":
