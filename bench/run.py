@@ -109,9 +109,8 @@ def main() -> None:
     (HERE / "results.json").write_text(json.dumps(results, indent=1))
 
 
-# (clients, with the peer too).
-SSE_FULL = [(100, True), (1000, True), (5000, True), (10000, True)]
-SSE_QUICK = [(1000, True)]
+SSE_FULL = [100, 1000, 5000, 10000]
+SSE_QUICK = [1000]
 SSE_METRICS = [
     ("connect_s", "seconds to connect everyone"),
     ("cpu_pct", "CPU % of a core"),
@@ -126,22 +125,16 @@ SSE_METRICS = [
 ]
 
 
-def sse_table(sizes: list[tuple[int, bool]]) -> dict[str, Any]:
-    """bench/sse.py at each size, one process at a time; a table per size."""
+def sse_table(sizes: list[int]) -> dict[str, Any]:
+    """bench/sse.py at each size, one server at a time; a table per size."""
     results: dict[str, Any] = {}
-    for clients, with_peer in sizes:
-        impls = ["jobdeck", "peer"] if with_peer else ["jobdeck"]
-        runs = {impl: sse_run(impl, clients) for impl in impls}
+    for clients in sizes:
+        runs = {impl: sse_run(impl, clients) for impl in ("jobdeck", "peer")}
         results[str(clients)] = runs
         print(f"\n### Event stream, {clients:,} clients, a change every 100 ms\n")
-        if with_peer:
-            print("| measure | jobdeck | sse-starlette | ratio |\n|---|---:|---:|---:|")
-        else:
-            print("| measure | jobdeck |\n|---|---:|")
+        print("| measure | jobdeck | sse-starlette | ratio |\n|---|---:|---:|---:|")
         for key, label in SSE_METRICS:
-            ours = runs["jobdeck"].get(key)
-            peer = runs["peer"].get(key) if with_peer else None
-            print(sse_row(label, ours, peer, with_peer))
+            print(sse_row(label, runs["jobdeck"].get(key), runs["peer"].get(key)))
     return results
 
 
@@ -152,12 +145,9 @@ def sse_run(impl: str, clients: int) -> dict[str, Any]:
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
-def sse_row(label: str, ours: Any, peer: Any, with_peer: bool) -> str:
-    if not with_peer:
-        return f"| {label} | {_shown(ours)} |"
-    ratio = (
-        f"{ours / peer:.2f}×" if is_number(ours) and is_number(peer) and peer else ""
-    )
+def sse_row(label: str, ours: Any, peer: Any) -> str:
+    both = is_number(ours) and is_number(peer) and peer
+    ratio = f"{ours / peer:.2f}×" if both else ""
     return f"| {label} | {_shown(ours)} | {_shown(peer)} | {ratio} |"
 
 
