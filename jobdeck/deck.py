@@ -222,7 +222,7 @@ class Deck:
         """Load persisted state and, unless told not to, start scheduling."""
         self.started_at = self.clock.now()
         self._loop_ref = asyncio.get_running_loop()
-        await self._restore()
+        await self._restore(take_over=schedule)
         self._tasks.append(asyncio.create_task(self._writer.run(), name="writer"))
         if not schedule:
             self.stopped_reason = refusal or "scheduling is off"
@@ -668,11 +668,23 @@ class Deck:
         self._audit(actor, action, state, before, _controls(state))
         return self._object(state)
 
-    async def _restore(self) -> None:
+    async def _restore(self, take_over: bool) -> None:
+        """Load the jobs' rows; if this process is to schedule, also settle what
+        the previous one left: runs its rows did not count yet, runs it left
+        open. A process that does not schedule only reads: the runs left open may
+        be the scheduling process's own, running now."""
         records = await self.store.load_jobs()
         for name, record in records.items():
             if name in self._jobs:
                 self._jobs[name].restore(record)
+        if not take_over:
+            return
+
+        # A row for every job from the start, so that the runs a crash keeps from
+        # a job's first row are counted at the next start (see _catch_up).
+        for name, state in self._jobs.items():
+            if name not in records:
+                self._writer.put_job(state)
         # Before closing open runs: those are counted by _mark_interrupted.
         self._catch_up(await self.store.runs_after_job_rows())
         closed = await self.store.interrupt_unfinished_runs(

@@ -252,6 +252,61 @@ async def test_runs_a_crash_kept_from_the_job_rows_are_counted_at_start(
     assert after["c"]["last_run_at"] == iso(history[0].started_at)
 
 
+async def test_a_first_run_a_crash_kept_from_the_job_row_is_counted_at_start(
+    tmp_path: Path,
+) -> None:
+    clock = FakeClock()
+    deck = make_deck(tmp_path / "db", clock)
+    await open_deck(deck)
+    # The first runs, written at once; the rows that count them wait up to LATER_S.
+    while 0 in (deck.job_object(n)["total_runs"] for n in ("a", "b")):
+        await _advance_with_threads(clock, 0.25)
+    await _advance_with_threads(clock, 0.25)
+    await _crash(deck)
+
+    again = make_deck(tmp_path / "db", clock)
+    await open_deck(again)
+    after = {name: again.job_object(name) for name in ("a", "b")}
+    await _crash(again)
+
+    assert {name: job["total_runs"] for name, job in after.items()} == {
+        "a": 1,
+        "b": 1,
+    }
+    assert {job["last_outcome"] for job in after.values()} == {"success"}
+
+
+async def test_a_process_that_does_not_schedule_leaves_open_runs_open(
+    tmp_path: Path,
+) -> None:
+    """A second process on the same database (refused the lock) must not close
+    the runs the scheduling one is running now."""
+    clock = FakeClock()
+    release = asyncio.Event()
+
+    async def long_body() -> None:
+        await release.wait()
+
+    deck = Deck(store=SqlStore.sqlite_file(tmp_path / "db"), clock=clock, node="one")
+    deck.add(define_job("long", "1h", long_body, first_delay_s=0))
+    await open_deck(deck)
+    await _advance_with_threads(clock, 0.5)
+    await deck.flush()
+
+    second = Deck(store=SqlStore.sqlite_file(tmp_path / "db"), clock=clock, node="two")
+    second.add(define_job("long", "1h", long_body, first_delay_s=0))
+    await second.store.open()
+    await second.start(schedule=False, refusal="another process schedules")
+    await second.stop()
+    await second.store.close()
+
+    open_runs = [r for r in await deck.store.list_runs("long", 10) if r.outcome is None]
+    release.set()
+    await deck.stop()
+    await deck.store.close()
+    assert len(open_runs) == 1
+
+
 async def _crash(deck: Deck) -> None:
     """End a deck as a killed process would: no flush, no clean stop."""
     for task in deck._tasks:
