@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from jobdeck.access import Accounts, Role
     from jobdeck.deck import Actor, Deck
     from jobdeck.runs import Outcome, RunContext, Trigger
+    from jobdeck.server import ConsoleServer
     from jobdeck.status import Status
     from jobdeck.store import MemoryStore, SqlStore, Store
     from jobdeck.web.app import create_app
@@ -35,6 +36,7 @@ _LAZY = {
     "Accounts": "jobdeck.access",
     "Role": "jobdeck.access",
     "Actor": "jobdeck.deck",
+    "ConsoleServer": "jobdeck.server",
     "Deck": "jobdeck.deck",
     "Outcome": "jobdeck.runs",
     "RunContext": "jobdeck.runs",
@@ -62,6 +64,7 @@ __all__ = [
     "Accounts",
     "Actor",
     "Clock",
+    "ConsoleServer",
     "Deck",
     "InvalidInput",
     "InvalidInterval",

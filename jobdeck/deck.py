@@ -222,6 +222,7 @@ class Deck:
         """Load persisted state and, unless told not to, start scheduling."""
         self.started_at = self.clock.now()
         self._loop_ref = asyncio.get_running_loop()
+        self.hub.reopen()
         await self._restore(take_over=schedule)
         self._tasks.append(asyncio.create_task(self._writer.run(), name="writer"))
         if not schedule:

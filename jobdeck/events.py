@@ -65,6 +65,7 @@ class EventHub:
         self._batch = _Batch(0, 0, b"")
         self._subscribers: set[Subscriber] = set()
         self._pushed: set[Subscriber] = set()
+        self._shut = False
         self._changed: asyncio.Future[None] | None = None
         self._flush_handle: asyncio.Handle | None = None
         # Flushes are paced by a bucket of FLUSH_BURST tokens, one refilled every
@@ -95,6 +96,9 @@ class EventHub:
         between this call and it. `expired` is asked at each heartbeat; once it
         says yes, the subscriber is closed."""
         subscriber = Subscriber(self, owner, expired, self._last_id)
+        if self._shut:
+            subscriber.closed = True  # its stream sends the snapshot and ends
+            return subscriber
         self._subscribers.add(subscriber)
         if self._beat_handle is None:
             self._arm_heartbeat()
@@ -107,8 +111,14 @@ class EventHub:
                 subscriber.close()
 
     def close_all(self) -> None:
+        """End every stream, and every stream opened from now on at once (the
+        server is shutting down) until `reopen`."""
+        self._shut = True
         for subscriber in list(self._subscribers):
             subscriber.close()
+
+    def reopen(self) -> None:
+        self._shut = False
 
     def _arm_heartbeat(self) -> None:
         loop = asyncio.get_running_loop()

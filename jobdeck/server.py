@@ -89,19 +89,24 @@ def serve(settings: Settings) -> None:
     # it; a graceful stop is a success, so these handlers turn that into exit 0.
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, _exit_quietly)
-    StreamClosingServer(config, app.state.deck).run()
+    ConsoleServer(config, app.state.deck).run()
 
 
 def _exit_quietly(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(0)
 
 
-class StreamClosingServer(uvicorn.Server):
+class ConsoleServer(uvicorn.Server):
     """uvicorn, with the deck told of shutdown signals as they arrive.
 
-    The first SIGTERM or SIGINT stops new runs and ends every event stream at once
-    (open streams would otherwise hold the server up until its timeout); running
-    runs then get the grace period. A second signal of either kind exits at once.
+    The first SIGTERM or SIGINT stops new runs and ends every event stream at once,
+    and every stream opened after; running runs then get the grace period. A second
+    signal of either kind exits at once. A plain `uvicorn.Server` waits for every
+    connection to close before it runs the application's lifespan shutdown, where
+    `deck.stop()` would end the streams: with a stream open, it never exits. So an
+    application that mounts the console serves it with this class:
+
+        ConsoleServer(uvicorn.Config(app, host="127.0.0.1"), deck).run()
     """
 
     def __init__(self, config: uvicorn.Config, deck: Deck) -> None:

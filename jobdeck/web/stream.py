@@ -10,13 +10,14 @@ token or changing the user ends it at once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from collections.abc import Awaitable, Callable
 from typing import ClassVar
 
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from jobdeck.deck import Deck
 from jobdeck.events import PING, Subscriber, encode_frame
@@ -40,6 +41,8 @@ Body = Callable[[Receive, Send], Awaitable[None]]
 # and when it reads again it gets the newest state of what changed meanwhile.
 MAX_UNREAD_BYTES = 64 * 1024
 HTTPTOOLS_CYCLE_MODULE = "uvicorn.protocols.http.httptools_impl"
+# How long the end of a stream may wait for its client to read.
+END_TIMEOUT_S = 1.0
 
 
 class EventStream(Response):
@@ -88,12 +91,13 @@ class EventStream(Response):
         try:
             writer = ChunkWriter.over(send, subscriber)
             if writer is not None:
-                writer(opening)
+                writer.write_once(opening)
                 del opening
                 await subscriber.push_to(writer)
+                await writer.end(send)
             else:
                 await _pull(subscriber, opening, receive, send)
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+                await _end(send)
         except OSError:
             pass  # the client went away mid-write
         finally:
@@ -139,6 +143,26 @@ class ChunkWriter:
         transport.write(self._chunk(data))
         return True
 
+    def write_once(self, data: bytes) -> None:
+        """Bytes for this client only (its snapshot): not kept for the others."""
+        if not self.transport.is_closing():
+            self.transport.write(b"%x\r\n%b\r\n" % (len(data), data))
+
+    async def end(self, send: Send) -> None:
+        """End the response through uvicorn, unless the client has gone or stopped
+        reading: its end would wait for it for ever (and hold up a shutdown), so
+        its connection is cut instead."""
+        transport = self.transport
+        if transport.is_closing():
+            return
+        if transport.get_write_buffer_size() <= MAX_UNREAD_BYTES:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(END_TIMEOUT_S):
+                    await send(_end_message())
+                    return
+        transport.abort()
+        await asyncio.sleep(0)  # uvicorn hears of it before the response returns
+
     @classmethod
     def _chunk(cls, data: bytes) -> bytes:
         last_data, last_chunk = cls._last
@@ -161,6 +185,18 @@ async def _pull(
             await _body(send, frames or PING)
     finally:
         hangup.cancel()
+
+
+async def _end(send: Send) -> None:
+    # A client that stops reading would hold this up for ever; after a while the
+    # server is left to close the connection.
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(END_TIMEOUT_S):
+            await send(_end_message())
+
+
+def _end_message() -> Message:
+    return {"type": "http.response.body", "body": b"", "more_body": False}
 
 
 async def _body(send: Send, chunk: bytes) -> None:

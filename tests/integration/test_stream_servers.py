@@ -11,6 +11,7 @@ import contextlib
 import gc
 import json
 import re
+import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -41,6 +42,19 @@ class Served:
 
 @pytest.fixture(params=["httptools", "h11"])
 async def served(request: pytest.FixtureRequest) -> AsyncIterator[Served]:
+    async with serving(request.param) as served:
+        yield served
+
+
+@pytest.fixture
+async def pushed() -> AsyncIterator[Served]:
+    """Under httptools only: the streams the hub writes to."""
+    async with serving("httptools") as served:
+        yield served
+
+
+@contextlib.asynccontextmanager
+async def serving(http: str) -> AsyncIterator[Served]:
     store = MemoryStore()
     deck = Deck(store=store, node="test")
 
@@ -51,20 +65,31 @@ async def served(request: pytest.FixtureRequest) -> AsyncIterator[Served]:
         await release.wait()  # so the stream shows it working, not finished
 
     deck.add(define_job("reporter", "1h", report, first_delay_s=3600))
+
+    async def chatter(run: RunContext) -> None:
+        for step in range(10_000):  # a big job changing often: 2 MB of frames a second
+            run.progress(None, f"step {step}")
+            await asyncio.sleep(0.02)
+
+    deck.add(
+        define_job(
+            "chatter", "1h", chatter, description="x" * 200_000, first_delay_s=3600
+        )
+    )
     accounts = Accounts(store)
     await deck.start()
     app = create_app(deck, accounts)
     app.state.heartbeat_s = HEARTBEAT_S
     port = free_port()
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, http=request.param, log_level="warning"
+        app, host="127.0.0.1", port=port, http=http, log_level="warning"
     )
     server = uvicorn.Server(config)
     serving = asyncio.create_task(server.serve())
     while not server.started:
         await asyncio.sleep(0.01)
     try:
-        yield Served(deck, accounts, port, request.param)
+        yield Served(deck, accounts, port, http)
     finally:
         release.set()
         deck.hub.close_all()
@@ -91,8 +116,15 @@ class Client:
         self.ended = False
 
     @classmethod
-    async def connect(cls, port: int, secret: str) -> Client:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    async def connect(
+        cls, port: int, secret: str, receive_buffer: int | None = None
+    ) -> Client:
+        sock = socket.socket()
+        if receive_buffer is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+        sock.setblocking(False)
+        await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", port))
+        reader, writer = await asyncio.open_connection(sock=sock)
         writer.write(
             b"GET /api/jobs/sse HTTP/1.1\r\nHost: 127.0.0.1\r\n"
             b"Authorization: Bearer " + secret.encode() + b"\r\n\r\n"
@@ -141,7 +173,7 @@ async def test_a_client_gets_the_snapshot_each_change_and_heartbeats(
         await client.read_until(": ping", timeout_s=3 * HEARTBEAT_S)
 
         names = [job["name"] for job in client.frames("snapshot")[0]["jobs"]]
-        assert names == ["reporter"]
+        assert names == ["reporter", "chatter"]
         # httptools connections are written to by the hub; h11 ones pull.
         pushed = 1 if served.http == "httptools" else 0
         assert len(served.deck.hub._pushed) == pushed
@@ -190,3 +222,49 @@ async def test_a_stream_holds_no_framework_objects_while_it_waits(
 def exit_stacks() -> int:
     gc.collect()
     return sum(isinstance(o, contextlib.AsyncExitStack) for o in gc.get_objects())
+
+
+async def test_streams_opened_while_shutting_down_end_at_once(served: Served) -> None:
+    secret, _ = await served.token()
+    served.deck.hub.close_all()  # as the first SIGTERM does
+
+    async with connected(served, secret) as client:
+        await client.read_to_end(timeout_s=1)
+
+    assert "event: snapshot" in client.text
+    served.deck.hub.reopen()
+
+
+async def test_a_client_that_stops_reading_is_cut_off_when_its_stream_ends(
+    pushed: Served,
+) -> None:
+    """Its end would wait for it to read; it would hold up a shutdown for ever.
+    (A stream through ASGI cannot cut its connection: see docs/api.md.)"""
+    served = pushed
+    secret, owner = await served.token()
+    client = await Client.connect(served.port, secret, receive_buffer=4096)
+    try:
+        await client.read_until("event: snapshot", timeout_s=5)
+        await served.deck.run_now("chatter")
+        async with asyncio.timeout(10):  # the client stops reading: the server fills
+            while unread_in_server(served) <= 64 * 1024:
+                await asyncio.sleep(0.05)
+
+        served.deck.hub.close_owner(owner)
+        await asyncio.sleep(0.5)  # the server cuts the connection meanwhile
+        tail = b""
+        async with asyncio.timeout(5):
+            while data := await client.reader.read(65536):
+                tail = (tail + data)[-16:]
+    finally:
+        await client.close()
+
+    # What the kernel held comes, then the end of the connection: no end chunk
+    # (which would have waited for the client to read all the rest).
+    assert not tail.endswith(b"0\r\n\r\n")
+
+
+def unread_in_server(served: Served) -> int:
+    subscriber = next(iter(served.deck.hub._pushed))
+    writer = subscriber.sink
+    return int(writer.transport.get_write_buffer_size())  # type: ignore[union-attr]

@@ -4,11 +4,11 @@ purpose: adding or removing a name means changing this list too."""
 import jobdeck
 
 EXPECTED = {
-    "AccessDenied", "Accounts", "Actor", "Clock", "Deck", "InvalidInput",
-    "InvalidInterval", "InvalidJob", "Job", "JobConflict", "JobNotFound",
-    "JobdeckError", "MemoryStore", "NotSignedIn", "Outcome", "Role", "RunContext",
-    "Scope", "SqlStore", "Status", "Store", "StoreError", "SystemClock",
-    "TooManyAttempts", "Trigger",
+    "AccessDenied", "Accounts", "Actor", "Clock", "ConsoleServer", "Deck",
+    "InvalidInput", "InvalidInterval", "InvalidJob", "Job", "JobConflict",
+    "JobNotFound", "JobdeckError", "MemoryStore", "NotSignedIn", "Outcome", "Role",
+    "RunContext", "Scope", "SqlStore", "Status", "Store", "StoreError",
+    "SystemClock", "TooManyAttempts", "Trigger",
     "create_app", "define_job", "format_interval", "parse_interval",
 }  # fmt: skip
 

@@ -1,0 +1,43 @@
+"""An application that embeds jobdeck as the README says: its own FastAPI app,
+the console mounted under /jobs, the deck started and stopped in its lifespan,
+served by `jobdeck.ConsoleServer`. Run as `python -m tests.e2e.embedded PORT`."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import AsyncIterator
+
+import uvicorn
+from fastapi import FastAPI
+
+from jobdeck import Accounts, ConsoleServer, Deck, MemoryStore, Role, create_app
+
+
+def main(port: int) -> None:
+    store = MemoryStore()
+    deck = Deck(store=store, node="embedded")
+
+    @deck.job("1h", first_delay_s=3600)
+    async def quiet() -> None:
+        pass
+
+    accounts = Accounts(store)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await deck.start()
+        secret, _ = await accounts.create_token("embedded", Role.VIEWER, "test", None)
+        print(secret, flush=True)
+        yield
+        await deck.stop(grace_s=1)
+        print("deck stopped", flush=True)
+
+    app = FastAPI(lifespan=lifespan)
+    app.mount("/jobs", create_app(deck, accounts))
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    ConsoleServer(config, deck).run()
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]))
