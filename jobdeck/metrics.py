@@ -39,7 +39,9 @@ class JobMetrics:
 
     def __init__(self) -> None:
         self.outcomes: dict[str, int] = {}
-        self.duration_buckets = [0] * (len(DURATION_BUCKETS) + 1)
+        # Runs by bucket index. A dict of plain ints, not a list: the garbage
+        # collector never tracks it (see JobState.recent_runs).
+        self.duration_buckets: dict[int, int] = {}
         self.duration_sum = 0.0
         self.last_success_at: float | None = None
         self.consecutive_failures = 0
@@ -49,7 +51,8 @@ class JobMetrics:
         self, outcome: str, failed: bool, duration_s: float, ended_at: float
     ) -> None:
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
-        self.duration_buckets[bisect.bisect_left(DURATION_BUCKETS, duration_s)] += 1
+        bucket = bisect.bisect_left(DURATION_BUCKETS, duration_s)
+        self.duration_buckets[bucket] = self.duration_buckets.get(bucket, 0) + 1
         self.duration_sum += duration_s
         if outcome == "success":
             self.last_success_at = ended_at
@@ -119,10 +122,8 @@ def _job_families(states: Iterable[JobState]) -> Iterator[Metric]:
 
 def _buckets(seen: JobMetrics) -> list[tuple[str, float]]:
     cumulative, total = [], 0
-    for bound, count in zip(
-        (*DURATION_BUCKETS, float("inf")), seen.duration_buckets, strict=True
-    ):
-        total += count
+    for bucket, bound in enumerate((*DURATION_BUCKETS, float("inf"))):
+        total += seen.duration_buckets.get(bucket, 0)
         cumulative.append(
             ("+Inf" if bound == float("inf") else str(bound), float(total))
         )

@@ -63,9 +63,12 @@ class JobState:
     running: Run | None = None
     last_skip_reason: str | None = None
     # Durations of the latest successful runs, to tell when a run lasts far longer
-    # than usual; None until the first success, to keep idle jobs small.
-    recent_ms: list[int] | None = None
-    recent_runs: list[tuple[int, str]] | None = None
+    # than usual, and the latest runs' durations and outcomes. Tuples of plain
+    # values, remade at each run: the garbage collector stops tracking them at its
+    # first look, where lists made at ten thousand jobs' first runs age into its
+    # oldest generation and bring a full pass (~60 ms) round.
+    recent_ms: tuple[int, ...] = ()
+    recent_runs: tuple[tuple[int, str], ...] = ()
     # Counts for /metrics, made at the first run.
     metrics: JobMetrics | None = None
     # Their median, once there are a few: a run's usual duration.
@@ -81,16 +84,11 @@ class JobState:
             self.metrics = JobMetrics()
         text = outcome.value  # a plain str: see Run.values
         self.metrics.observe_run(text, failed, duration_ms / 1000, ended_at)
-        if self.recent_runs is None:
-            self.recent_runs = []
-        self.recent_runs.append((duration_ms, text))
-        del self.recent_runs[:-SPARKLINE_RUNS]
+        latest = (duration_ms, text)
+        self.recent_runs = (*self.recent_runs[1 - SPARKLINE_RUNS :], latest)
 
     def note_success(self, duration_ms: int) -> None:
-        if self.recent_ms is None:
-            self.recent_ms = []
-        self.recent_ms.append(duration_ms)
-        del self.recent_ms[:-RECENT_RUNS]
+        self.recent_ms = (*self.recent_ms[1 - RECENT_RUNS :], duration_ms)
         if len(self.recent_ms) >= 3:
             ordered = sorted(self.recent_ms)
             self.usual_ms = ordered[len(ordered) // 2]
@@ -174,7 +172,7 @@ class JobState:
             "usual_duration_ms": self.usual_ms,
             "recent_runs": [
                 {"duration_ms": ms, "outcome": outcome}
-                for ms, outcome in self.recent_runs or ()
+                for ms, outcome in self.recent_runs
             ],
             "scope": job.scope.value,
             "node": node,
