@@ -714,13 +714,8 @@ class Deck:
                 newest[run.job_name] = run
         for name, run in newest.items():
             state = self._jobs[name]
-            outcome = Outcome(run.outcome or Outcome.INTERRUPTED)
-            state.last_run_at = run.started_at
-            state.last_duration_ms = run.duration_ms
-            state.last_outcome = outcome
-            state.last_error = run.error if outcome in FAILED else None
+            self._take_as_last(state, run, Outcome(run.outcome or Outcome.INTERRUPTED))
             state.last_summary = run.summary
-            self._writer.put_job(state)
         if newest:
             log.info(
                 "counted %d runs of %d jobs that their rows did not hold yet "
@@ -736,11 +731,15 @@ class Deck:
             state.last_run_at is not None and state.last_run_at > run.started_at
         ):
             return
+        state.total_runs += 1
+        self._take_as_last(state, run, Outcome.INTERRUPTED)
+
+    def _take_as_last(self, state: JobState, run: RunRecord, outcome: Outcome) -> None:
+        """A stored run becomes the job's latest, and the job's row is rewritten."""
         state.last_run_at = run.started_at
         state.last_duration_ms = run.duration_ms
-        state.last_outcome = Outcome.INTERRUPTED
-        state.last_error = run.error
-        state.total_runs += 1
+        state.last_outcome = outcome
+        state.last_error = run.error if outcome in FAILED else None
         self._writer.put_job(state)
 
     def _changed(self, state: JobState, persist: bool, soon: bool = True) -> None:

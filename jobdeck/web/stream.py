@@ -10,14 +10,13 @@ token or changing the user ends it at once.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 from collections.abc import Awaitable, Callable
 from typing import ClassVar
 
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from jobdeck.deck import Deck
 from jobdeck.events import PING, Subscriber, encode_frame
@@ -78,10 +77,9 @@ class EventStream(Response):
             self.subscriber.close()
             raise
 
-        if LATER in scope:
-            scope[LATER].append(self.follow)
-        else:
-            await self.follow(receive, send)
+        # Console (web/app.py), which serves every route of the console, follows
+        # the body once the framework has returned.
+        scope[LATER].append(self.follow)
 
     async def follow(self, receive: Receive, send: Send) -> None:
         """Send the snapshot, then every change until the subscriber is closed."""
@@ -146,7 +144,7 @@ class ChunkWriter:
     def write_once(self, data: bytes) -> None:
         """Bytes for this client only (its snapshot): not kept for the others."""
         if not self.transport.is_closing():
-            self.transport.write(b"%x\r\n%b\r\n" % (len(data), data))
+            self.transport.write(_as_chunk(data))
 
     async def end(self, send: Send) -> None:
         """End the response through uvicorn, unless the client has gone or stopped
@@ -155,11 +153,9 @@ class ChunkWriter:
         transport = self.transport
         if transport.is_closing():
             return
-        if transport.get_write_buffer_size() <= MAX_UNREAD_BYTES:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(END_TIMEOUT_S):
-                    await send(_end_message())
-                    return
+        reading = transport.get_write_buffer_size() <= MAX_UNREAD_BYTES
+        if reading and await _end(send):
+            return
         transport.abort()
         await asyncio.sleep(0)  # uvicorn hears of it before the response returns
 
@@ -168,9 +164,13 @@ class ChunkWriter:
         last_data, last_chunk = cls._last
         if data is last_data:
             return last_chunk
-        chunk = b"%x\r\n%b\r\n" % (len(data), data)
+        chunk = _as_chunk(data)
         cls._last = (data, chunk)
         return chunk
+
+
+def _as_chunk(data: bytes) -> bytes:
+    return b"%x\r\n%b\r\n" % (len(data), data)
 
 
 async def _pull(
@@ -187,16 +187,15 @@ async def _pull(
         hangup.cancel()
 
 
-async def _end(send: Send) -> None:
-    # A client that stops reading would hold this up for ever; after a while the
-    # server is left to close the connection.
-    with contextlib.suppress(TimeoutError):
+async def _end(send: Send) -> bool:
+    """Send the response's end; False if the client did not take it in time (a
+    client that stops reading would hold it up for ever)."""
+    try:
         async with asyncio.timeout(END_TIMEOUT_S):
-            await send(_end_message())
-
-
-def _end_message() -> Message:
-    return {"type": "http.response.body", "body": b"", "more_body": False}
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+    except TimeoutError:
+        return False
+    return True
 
 
 async def _body(send: Send, chunk: bytes) -> None:
