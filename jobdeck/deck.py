@@ -14,10 +14,11 @@ import functools
 import logging
 import socket
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from inspect import CORO_CREATED, getcoroutinestate
+from typing import Any, cast
 
 from jobdeck import scheduler
 from jobdeck.clock import Clock, SystemClock, WallTimes, resolve
@@ -305,7 +306,7 @@ class Deck:
             raise JobConflict(f"job {name!r} is not running")
         if run.cancelled_by is None:
             run.cancelled_by = actor.name
-            run.task.cancel()
+            self._cancel_run(state, run)
         self._audit(
             actor, "cancel", state, {"running_since": iso(run.started_at)}, None
         )
@@ -559,7 +560,6 @@ class Deck:
         self._changed(state, persist=False)
         run.task = task = asyncio.create_task(self._drive(state, run))
         self._runs[task] = state
-        task.add_done_callback(self._run_task_done)
 
     def _watch_overrun(self, run: Run, flag_at: float) -> None:
         run.overrun_at = flag_at
@@ -575,20 +575,25 @@ class Deck:
             result = _cancelled_result(run)
         self._finish_run(state, run, result)
 
-    def _run_task_done(self, task: asyncio.Task[None]) -> None:
-        state = self._runs.pop(task)
-        run = state.running
-        # A task cancelled before its first step never enters _drive, so the run
-        # would stay `running` for ever: finish it here instead.
-        if run is not None and run.task is task:
-            run.task = None
+    def _cancel_run(self, state: JobState, run: Run) -> None:
+        """Cancel a run's task. A task cancelled before its first step never enters
+        _drive, so the run would stay `running` for ever: it is finished here."""
+        task = run.task
+        if task is None:
+            return
+        coroutine = cast(Coroutine[Any, Any, None], task.get_coro())
+        not_started = getcoroutinestate(coroutine) == CORO_CREATED
+        task.cancel()
+        if not_started:
             self._finish_run(state, run, _cancelled_result(run))
 
     def _finish_run(self, state: JobState, run: Run, result: RunResult) -> None:
         duration_ms = int((self.clock.monotonic() - run.started_monotonic) * 1000)
         outcome = result.outcome
         failed = outcome in FAILED
-        run.task = None
+        if run.task is not None:
+            del self._runs[run.task]
+            run.task = None
         if outcome is Outcome.SUCCESS:
             state.note_success(duration_ms)
         state.running = None
@@ -644,8 +649,9 @@ class Deck:
         )
         runs_done.cancel()
         hurried.cancel()
-        for task in self._runs:
-            task.cancel()
+        for state in list(self._runs.values()):
+            if state.running is not None:
+                self._cancel_run(state, state.running)
         if self._runs:
             await asyncio.wait(set(self._runs), timeout=2)
 

@@ -215,7 +215,11 @@ async def execute(
     `context` is None for a body that takes no run context."""
     deadline = None
     try:
-        if timeout_s is None:
+        if timeout_s is None and job.body_kind is BodyKind.ASYNC:
+            # The common case, awaited here without a coroutine in between.
+            assert job.body is not None
+            value = await job.body(*((context,) if job.wants_context else ()))
+        elif timeout_s is None:
             value = await _call_body(job, context, threads)
         else:
             deadline = asyncio.timeout(timeout_s)

@@ -7,6 +7,7 @@ what a fresh SQLite connection must be told (WAL, a busy timeout).
 from __future__ import annotations
 
 import functools
+import sqlite3
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -51,7 +52,8 @@ def _wrap_errors(
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return await method(*args, **kwargs)
-        except (sa.exc.SQLAlchemyError, OSError) as exc:
+        # sqlite3's own errors come from the hot write, which calls the driver.
+        except (sa.exc.SQLAlchemyError, sqlite3.Error, OSError) as exc:
             raise StoreError(f"database error: {_first_line(exc)}") from exc
 
     return wrapper
@@ -340,6 +342,7 @@ class SqlStore(Store):
         time_value = _sqlite_time if self.dialect == "sqlite" else _as_utc
         times = [i for i, field in enumerate(fields) if _is_time(table, field)]
         statement = self._upsert_statement(table, key, fields)
+        send = await self._row_sender(connection)
         rows = []
         for record in records:
             row: list[Any] = list(record)
@@ -350,10 +353,21 @@ class SqlStore(Store):
             if len(rows) == ROWS_PER_PAUSE:
                 # One statement per chunk: the driver's own handling of ten
                 # thousand rows in one call held the event loop for ~10 ms.
-                await connection.exec_driver_sql(statement, rows)
+                await send(statement, rows)
                 rows = []
         if rows:
-            await connection.exec_driver_sql(statement, rows)
+            await send(statement, rows)
+
+    async def _row_sender(self, connection: AsyncConnection) -> Any:
+        """The driver's own executemany, in the connection's transaction.
+
+        For SQLite, aiosqlite's: one trip to its thread per chunk of rows, where
+        SQLAlchemy's cursor made three (open, execute, close), about 2 µs a run at
+        10,000 runs a second."""
+        if self.dialect != "sqlite":
+            return connection.exec_driver_sql
+        raw = await connection.get_raw_connection()
+        return raw.driver_connection.executemany  # type: ignore[union-attr]
 
     @functools.cache  # noqa: B019 - one store per process; the statements are few
     def _upsert_statement(
@@ -403,10 +417,24 @@ def _upgrade_schema(connection: sa.Connection) -> None:
 
 
 def _sqlite_time(moment: datetime) -> str:
-    # The text SQLAlchemy's SQLite DateTime stores and reads back: naive UTC.
+    """The text SQLAlchemy's SQLite DateTime stores and reads back: naive UTC to
+    the microsecond. Twice for every run, so the text of the second is reused."""
     if moment.tzinfo is not UTC:
         moment = moment.astimezone(UTC)
-    return moment.isoformat(sep=" ")[:-6]  # without "+00:00"
+    # Exact: a timestamp's float keeps far more than the microsecond it rounds.
+    second = int(moment.timestamp())
+    prefix = _SECONDS.get(second)
+    if prefix is None:
+        if len(_SECONDS) >= SECONDS_KEPT:
+            _SECONDS.clear()
+        naive = moment.replace(microsecond=0, tzinfo=None)
+        prefix = _SECONDS[second] = naive.isoformat(sep=" ")
+    return f"{prefix}.{moment.microsecond:06d}"
+
+
+# The text of recent seconds (Unix time → "YYYY-MM-DD HH:MM:SS"), for _sqlite_time.
+_SECONDS: dict[int, str] = {}
+SECONDS_KEPT = 256
 
 
 @functools.cache

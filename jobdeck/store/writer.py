@@ -38,7 +38,7 @@ RunItem = RunValues | Callable[[], RunValues]
 # A job's row changed only by a run's outcome is written at most this long after:
 # at thousands of runs a second, writing each job's row on every run would double
 # the writes, and the runs themselves, written at once, say the same.
-LATER_S = 2.0
+LATER_S = 10.0
 
 # Beyond this many unwritten runs (a store down for long), the oldest are dropped
 # and counted, so that memory stays bounded.

@@ -61,6 +61,28 @@ async def test_cancelling_an_async_run_cancels_its_task(deck: Deck) -> None:
     assert (run.outcome, run.summary) == ("cancelled", "cancelled by ann")
 
 
+async def test_a_run_cancelled_before_its_first_step_is_finished(deck: Deck) -> None:
+    """run_now and cancel in the same step of the event loop: the run's task never
+    starts its body, and the run must still end, as cancelled."""
+    started = []
+
+    async def body() -> None:
+        started.append(True)
+
+    deck.add(define_job("eager", "1h", body, first_delay_s=3600))
+    await deck.start()
+
+    await deck.run_now("eager")  # no await in between: the task has not stepped
+    await deck.cancel("eager", Actor("ann"))
+    job = await finished(deck, "eager")
+
+    assert (job["status"], job["last_outcome"]) == ("idle", "cancelled")
+    assert started == []
+    await deck.flush()
+    (run,) = await deck.store.list_runs("eager", 5)
+    assert (run.outcome, run.summary) == ("cancelled", "cancelled by ann")
+
+
 async def test_cancelling_a_thread_run_tells_the_body_and_frees_its_thread(
     deck: Deck,
 ) -> None:
