@@ -59,6 +59,9 @@ SYSTEM = Actor("system")
 
 # At most this many scheduled runs are started before the loop lets others step.
 STARTS_PER_STEP = 50
+
+# How long a read of the history waits for the runs and audit entries not written yet.
+HISTORY_WAIT_S = 1.0
 # Who resumes a job whose pause had an end: audited as such.
 PAUSE_ENDED = Actor("system (the pause ended)")
 
@@ -287,13 +290,33 @@ class Deck:
         """Wait until every record handed to the store so far is written."""
         await self._writer.flush()
 
+    async def list_runs(
+        self, name: str, limit: int, offset: int = 0
+    ) -> list[RunRecord]:
+        """A job's history, newest first, with every run that ended before the call
+        (runs wait up to the writer's batch window otherwise)."""
+        await self._history_written()
+        return await self.store.list_runs(name, limit, offset)
+
+    async def list_audit(
+        self, limit: int, offset: int = 0, job: str | None = None
+    ) -> list[AuditEntry]:
+        """The audit log, newest first, with every entry made before the call."""
+        await self._history_written()
+        return await self.store.list_audit(limit, offset, job)
+
+    async def _history_written(self) -> None:
+        # Bounded: a slow or failing store is read for what it holds.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._writer.write_soon(), HISTORY_WAIT_S)
+
     # Controls ----------------------------------------------------------------------
 
     async def run_now(self, name: str, actor: Actor = SYSTEM) -> dict[str, Any]:
         state = self.controlled_state(name)
         if state.running is not None:
             raise JobConflict(f"job {name!r} is already running")
-        self._start_run(state, Trigger.MANUAL, actor.name, None)
+        self._start_run(state, Trigger.MANUAL, actor.name)
         self._audit(actor, "run", state, None, {"trigger": "manual"})
         return self._object(state)
 
@@ -465,10 +488,10 @@ class Deck:
             )
         else:
             state.last_scheduled_due = due
-            state.last_scheduled_at = self._walls.at(due)
+            state.last_scheduled_unix = self._walls.unix(due)
             if state.metrics is not None:
                 state.metrics.last_lateness_s = now - due
-            self._start_run(state, Trigger.SCHEDULE, None, state.last_scheduled_at)
+            self._start_run(state, Trigger.SCHEDULE, None)
         self._set_due(state, scheduler.next_after(due, interval, now))
 
     def _skip(self, state: JobState, due: float, reason: str) -> None:
@@ -526,7 +549,6 @@ class Deck:
         state: JobState,
         trigger: Trigger,
         user: str | None,
-        scheduled_for: datetime | None,
     ) -> None:
         # The hot path of the deck: at 10,000 runs a second every object made
         # here costs, so a body that takes no run context gets none.
@@ -540,15 +562,15 @@ class Deck:
             started,
             self._new_id(),
             user,
-            scheduled_for,
             node=self.node,
         )
         if state.job.wants_context:
+            scheduled = trigger is Trigger.SCHEDULE
             run.context = RunContext(
                 state.name,
                 run.id,
                 trigger,
-                scheduled_for,
+                state.last_scheduled_at if scheduled else None,
                 on_progress=functools.partial(self._on_progress, state, run),
             )
         state.running = run

@@ -152,7 +152,6 @@ class Run:
     started_monotonic: float
     id: str
     user: str | None = None
-    scheduled_for: datetime | None = None
     context: RunContext | None = None
     task: asyncio.Task[None] | None = None
     progress: float | None = None

@@ -13,6 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from jobdeck.clock import from_unix
 from jobdeck.intervals import format_interval
 from jobdeck.jobs import Job
 from jobdeck.metrics import JobMetrics
@@ -59,7 +60,9 @@ class JobState:
     # scheduled run was due (the anchor of the job's cadence).
     next_due: float | None = None
     last_scheduled_due: float | None = None
-    last_scheduled_at: datetime | None = None
+    # The wall time of the latest scheduled start, as a Unix time: made into a
+    # datetime only when asked for (last_scheduled_at), not at every run.
+    last_scheduled_unix: float | None = None
     running: Run | None = None
     last_skip_reason: str | None = None
     # Durations of the latest successful runs, to tell when a run lasts far longer
@@ -99,6 +102,15 @@ class JobState:
         if usual is None:
             return None
         return max(OVERRUN_FACTOR * usual / 1000, OVERRUN_FLOOR_S)
+
+    @property
+    def last_scheduled_at(self) -> datetime | None:
+        unix = self.last_scheduled_unix
+        return None if unix is None else from_unix(unix)
+
+    @last_scheduled_at.setter
+    def last_scheduled_at(self, moment: datetime | None) -> None:
+        self.last_scheduled_unix = None if moment is None else moment.timestamp()
 
     @property
     def name(self) -> str:

@@ -135,7 +135,7 @@ async def list_runs(
     deck = deck_of(request)
     deck.state(name)
     limit, offset = page_bounds(limit, offset)
-    runs = await deck.store.list_runs(name, limit, offset)
+    runs = await deck.list_runs(name, limit, offset)
     # Tracebacks can show paths and values from the server: admins only.
     objects = [_run_object(run, with_traceback=who.is_admin) for run in runs]
     return {"runs": objects, "limit": limit, "offset": offset}
@@ -274,7 +274,7 @@ async def list_audit(
     job: str | None = None,
 ) -> dict[str, Any]:
     limit, offset = page_bounds(limit, offset)
-    entries = await deck_of(request).store.list_audit(limit, offset, job)
+    entries = await deck_of(request).list_audit(limit, offset, job)
     objects = [_audit_object(entry) for entry in entries]
     return {"entries": objects, "limit": limit, "offset": offset}
 

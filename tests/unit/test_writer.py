@@ -1,20 +1,26 @@
 """The store writer's two lanes: a job's row changed by a control is written
 within one batch window; a row changed only by a run's outcome may wait up to
-LATER_S, with every other such row, and a flush writes it at once. Also: a burst
-of due ticks larger than one step of the deck's loop starts every run."""
+LATER_S, with every other such row, and a flush writes it at once. A reader of the
+history gets every run that ended before it asked, without waiting out the batch
+window. Also: a burst of due ticks larger than one step of the deck's loop starts
+every run."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
 from jobdeck.deck import STARTS_PER_STEP, Deck
+from jobdeck.errors import StoreError
 from jobdeck.jobs import define_job
 from jobdeck.store.memory import MemoryStore
-from jobdeck.store.records import JobRecord
+from jobdeck.store.records import AuditEntry, JobRecord, RunRecord
 from jobdeck.store.writer import LATER_S, StoreWriter
 from jobdeck.testing import FakeClock, settle
 
@@ -77,6 +83,90 @@ async def test_a_flush_writes_the_rows_that_wait_at_once(
 
     await write.flush()
     assert store.jobs["probe"].total_runs == 3
+
+
+def finished_run(run_id: str) -> tuple[Any, ...]:
+    started = datetime(2026, 12, 5, 1, 0, tzinfo=UTC)
+    record = RunRecord(run_id, "probe", "schedule", started, finished_at=started,
+                       duration_ms=0, outcome="success")  # fmt: skip
+    return tuple(record)
+
+
+async def test_a_history_reader_gets_the_runs_at_once_but_rows_that_wait_wait(
+    writer: tuple[StoreWriter, MemoryStore, FakeClock],
+) -> None:
+    write, store, _ = writer
+    write.put_job(Counted("probe", total_runs=1), soon=False)
+    write.put_run("run-1", finished_run("run-1"))
+
+    # The fake clock never moves: only the hurry can end the batch window.
+    await asyncio.wait_for(write.write_soon(), timeout=2)
+
+    assert "run-1" in store.runs
+    assert "probe" not in store.jobs
+
+
+class GatedStore(MemoryStore):
+    """A store whose writes wait for the test to open the gate."""
+
+    def __init__(self, fail: bool = False) -> None:
+        super().__init__()
+        self.fail = fail
+        self.entered = asyncio.Event()
+        self.gate = asyncio.Event()
+
+    async def write_batch(self, jobs: Any, runs: Any, audit: list[AuditEntry]) -> None:
+        self.entered.set()
+        await self.gate.wait()
+        if self.fail:
+            raise StoreError("database is locked")
+        await super().write_batch(jobs, runs, audit)
+
+
+async def test_a_reader_during_a_write_waits_for_that_write() -> None:
+    store, clock = GatedStore(), FakeClock()
+    write = StoreWriter(store, lambda error: None, clock, batch_window_s=WINDOW_S)
+    task = asyncio.create_task(write.run())
+    write.put_run("run-1", finished_run("run-1"))
+    first = asyncio.create_task(write.write_soon())
+    await asyncio.wait_for(store.entered.wait(), timeout=2)
+
+    second = asyncio.create_task(write.write_soon())  # nothing pending, one in flight
+    await settle()
+    assert not first.done() and not second.done()
+
+    store.gate.set()
+    await asyncio.wait_for(asyncio.gather(first, second), timeout=2)
+    assert "run-1" in store.runs
+    task.cancel()
+
+
+async def test_a_reader_is_answered_when_the_write_fails() -> None:
+    store, clock = GatedStore(fail=True), FakeClock()
+    write = StoreWriter(store, lambda error: None, clock, batch_window_s=WINDOW_S)
+    task = asyncio.create_task(write.run())
+    store.gate.set()
+    write.put_run("run-1", finished_run("run-1"))
+
+    await asyncio.wait_for(write.write_soon(), timeout=2)
+    assert store.runs == {}
+    task.cancel()
+
+
+async def test_a_run_just_ended_is_in_the_history_at_once() -> None:
+    """With the default batch window (0.5 s) and the real clock."""
+    deck = Deck(store=MemoryStore(), node="test")
+    deck.add(define_job("quick", "1h", noting([], "quick"), first_delay_s=3600))
+    await deck.start()
+    await deck.run_now("quick")
+    while deck.job_object("quick")["status"] == "running":
+        await asyncio.sleep(0.001)
+
+    asked = time.monotonic()
+    (run,) = await deck.list_runs("quick", 5)
+    assert run.outcome == "success"
+    assert time.monotonic() - asked < 0.25
+    await deck.stop(grace_s=0.1)
 
 
 def noting(started: list[str], name: str) -> Callable[[], Awaitable[None]]:
