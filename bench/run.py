@@ -3,6 +3,7 @@
     python bench/run.py              # the whole scheduler matrix, 3 runs each,
                                      # then the event stream at 100 to 10,000 clients
     python bench/run.py --quick      # one run each, shorter windows, 1,000 clients
+    python bench/run.py --no-stream  # the scheduler matrix only
 
 Prints a table of medians and writes every raw result to bench/results.json.
 """
@@ -68,6 +69,7 @@ def row(label: str, ours: float, peer: float) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--no-stream", action="store_true")
     args = parser.parse_args()
     install_peers()
     repeat = 1 if args.quick else 3
@@ -105,7 +107,8 @@ def main() -> None:
             )
         )
 
-    results["event stream"] = sse_table(SSE_QUICK if args.quick else SSE_FULL)
+    if not args.no_stream:
+        results["event stream"] = sse_table(SSE_QUICK if args.quick else SSE_FULL)
     (HERE / "results.json").write_text(json.dumps(results, indent=1))
 
 
