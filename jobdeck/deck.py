@@ -528,15 +528,20 @@ class Deck:
     def _schedule_first(self, state: JobState, last_at: datetime | None) -> None:
         """First due time in this process: the cadence carried over from the last
         scheduled start, once at most for ticks missed while the process was down."""
+        now = self.clock.monotonic()
+        if last_at is not None:
+            # The cadence's anchor on this process's clock; a paused job keeps it
+            # for its resume (SPEC §3.2).
+            state.last_scheduled_due = (
+                now - (self.clock.now() - last_at).total_seconds()
+            )
         if state.paused:
             self._set_pause_end(state)
             return
-        now = self.clock.monotonic()
-        if last_at is None:
+        if state.last_scheduled_due is None or last_at is None:
             self._set_due(state, now + state.job.start_delay_s())
             return
 
-        state.last_scheduled_due = now - (self.clock.now() - last_at).total_seconds()
         due = state.last_scheduled_due + state.interval_seconds
         if due <= now:
             due = now + state.job.start_delay_s()
@@ -580,8 +585,12 @@ class Deck:
             self._watch_overrun(run, started + overrun_after)
         self._writer.put_run(run.id, run.values)
         self._changed(state, persist=False)
-        run.task = task = asyncio.create_task(self._drive(state, run))
-        self._runs[task] = state
+        task = asyncio.create_task(self._drive(state, run))
+        # Under an eager task factory (Python 3.12+) a body that never waits has
+        # already run to its end, finished by _drive: nothing is left to track.
+        if not task.done():
+            run.task = task
+            self._runs[task] = state
 
     def _watch_overrun(self, run: Run, flag_at: float) -> None:
         run.overrun_at = flag_at

@@ -421,8 +421,11 @@ def _sqlite_time(moment: datetime) -> str:
     the microsecond. Twice for every run, so the text of the second is reused."""
     if moment.tzinfo is not UTC:
         moment = moment.astimezone(UTC)
-    # Exact: a timestamp's float keeps far more than the microsecond it rounds.
-    second = int(moment.timestamp())
+    unix = moment.timestamp()
+    if not 0 <= unix < CACHED_UNTIL:
+        return moment.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+
+    second = int(unix)
     prefix = _SECONDS.get(second)
     if prefix is None:
         if len(_SECONDS) >= SECONDS_KEPT:
@@ -435,6 +438,10 @@ def _sqlite_time(moment: datetime) -> str:
 # The text of recent seconds (Unix time → "YYYY-MM-DD HH:MM:SS"), for _sqlite_time.
 _SECONDS: dict[int, str] = {}
 SECONDS_KEPT = 256
+# Below 2**33 s (the year 2242) a timestamp's float is within half a microsecond,
+# so int() gives the instant's own second; beyond, .999999 could round up to the
+# next. Before 1970, int() would round towards zero.
+CACHED_UNTIL = 2**33
 
 
 @functools.cache

@@ -83,6 +83,7 @@ class StoreWriter:
         self._next_readers: list[asyncio.Future[None]] = []
         self._current_readers: list[asyncio.Future[None]] = []
         self._writing = False
+        self._running = False
 
     def put_job(self, job: JobSource, soon: bool = True) -> None:
         """Hand over a changed job. Its record is made once, at write time, so a
@@ -135,6 +136,8 @@ class StoreWriter:
         """Wait until the runs and audit entries handed over so far are written
         (or their batch failed), hurrying the batch that gathers them. Job rows
         that may wait still wait: this is for readers of the history."""
+        if not self._running:
+            return  # stopped, or not started: no batch is coming
         if self._runs or self._audit:
             readers = self._next_readers
             self._hurry_batch()
@@ -149,14 +152,22 @@ class StoreWriter:
     async def run(self) -> None:
         """Write batches until cancelled."""
         pause = self._retry_pause_s[0]
-        while True:
-            await self._until_work()
-            await self._gather_more()
-            if await self._write_pending():
-                pause = self._retry_pause_s[0]
-            else:
-                await self._pause(pause)
-                pause = min(pause * 2, self._retry_pause_s[1])
+        self._running = True
+        try:
+            while True:
+                await self._until_work()
+                await self._gather_more()
+                if await self._write_pending():
+                    pause = self._retry_pause_s[0]
+                else:
+                    await self._pause(pause)
+                    pause = min(pause * 2, self._retry_pause_s[1])
+        finally:
+            # No batch will come for those still waiting: let them read.
+            self._running = False
+            for reader in self._next_readers:
+                resolve(reader)
+            self._next_readers = []
 
     async def _until_work(self) -> None:
         """Wait for records to write, or for the rows that wait to be due."""

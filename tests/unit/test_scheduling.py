@@ -211,6 +211,32 @@ async def test_resume_before_the_due_time_keeps_the_cadence(
     assert since(probe, t0) == [0, 3600]
 
 
+async def test_a_job_paused_across_a_restart_resumes_on_its_cadence(
+    clock: FakeClock,
+) -> None:
+    """SPEC §3.2 "Resume" after a restart: the cadence comes from the stored last
+    scheduled start, not from the moment of the resume."""
+    store = MemoryStore()
+    first = Deck(store=store, clock=clock, node="test")
+    probe = add_probe(first, clock, "probe", "1h")
+    await started(first)
+    await clock.advance(1, step=1)
+    t0 = probe.ledger[0]
+    await first.pause("probe")
+    await first.stop(grace_s=0.1)
+
+    await clock.advance(30 * 60, step=60)  # down for half an hour
+    second = Deck(store=store, clock=clock, node="test")
+    second.add(define_job("probe", "1h", probe, first_delay_s=0.0))
+    await started(second)
+    await clock.advance(10 * 60, step=60)
+    await second.resume("probe")
+    await clock.advance(25 * 60, step=60)
+    await second.stop(grace_s=0.1)
+
+    assert since(probe, t0) == [0, 3600]
+
+
 async def test_resume_after_missed_ticks_fires_no_catch_up_run(
     deck: Deck, clock: FakeClock
 ) -> None:

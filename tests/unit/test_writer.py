@@ -153,6 +153,24 @@ async def test_a_reader_is_answered_when_the_write_fails() -> None:
     task.cancel()
 
 
+async def test_readers_are_answered_when_the_writer_stops() -> None:
+    store, clock = GatedStore(), FakeClock()
+    write = StoreWriter(store, lambda error: None, clock, batch_window_s=WINDOW_S)
+    task = asyncio.create_task(write.run())
+    write.put_run("run-1", finished_run("run-1"))
+    in_flight = asyncio.create_task(write.write_soon())
+    await asyncio.wait_for(store.entered.wait(), timeout=2)
+    write.put_run("run-2", finished_run("run-2"))
+    next_batch = asyncio.create_task(write.write_soon())
+    await settle()
+
+    task.cancel()  # as Deck.stop does, once it has flushed
+    await asyncio.wait_for(asyncio.gather(in_flight, next_batch), timeout=2)
+
+    # No batch is coming any more: a read does not wait for one.
+    await asyncio.wait_for(write.write_soon(), timeout=0.1)
+
+
 async def test_a_run_just_ended_is_in_the_history_at_once() -> None:
     """With the default batch window (0.5 s) and the real clock."""
     deck = Deck(store=MemoryStore(), node="test")
@@ -192,3 +210,41 @@ async def test_a_burst_of_due_ticks_starts_every_run() -> None:
     assert sorted(started) == sorted(f"job-{i}" for i in range(count))
     assert all(deck.job_object(f"job-{i}")["run_count"] == 1 for i in range(count))
     await deck.stop(grace_s=0.1)
+
+
+async def test_runs_finished_by_an_eager_task_are_not_tracked() -> None:
+    """Under an eager task factory a body that never waits has run to its end by
+    the time its task is made (Python 3.12's asyncio.eager_task_factory; on 3.11 a
+    factory that does the same for such bodies stands in)."""
+    loop = asyncio.get_running_loop()
+    loop.set_task_factory(getattr(asyncio, "eager_task_factory", _eager_enough))
+    try:
+        deck = Deck(store=MemoryStore(), node="test")
+        deck.add(define_job("quick", "1h", noting([], "quick"), first_delay_s=3600))
+        await deck.start()
+        for _ in range(100):
+            await deck.run_now("quick")
+        job = deck.job_object("quick")
+        tracked = len(deck._runs)
+        await deck.stop(grace_s=0.1)
+    finally:
+        loop.set_task_factory(None)
+
+    assert (job["status"], job["run_count"]) == ("idle", 100)
+    assert tracked == 0
+
+
+def _eager_enough(
+    loop: asyncio.AbstractEventLoop, coroutine: Any, **options: Any
+) -> asyncio.Future[Any]:
+    """Steps the coroutine at once; one that finishes comes back as a done future,
+    one that waits goes on in a task."""
+    if getattr(coroutine, "__qualname__", "") != "Deck._drive":
+        return asyncio.Task(coroutine, loop=loop, **options)
+    try:
+        coroutine.send(None)
+    except StopIteration as stop:
+        done = loop.create_future()
+        done.set_result(stop.value)
+        return done
+    raise AssertionError("the test's body never waits")
