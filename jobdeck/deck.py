@@ -62,6 +62,7 @@ STARTS_PER_STEP = 50
 
 # How long a read of the history waits for the runs and audit entries not written yet.
 HISTORY_WAIT_S = 1.0
+
 # Who resumes a job whose pause had an end: audited as such.
 PAUSE_ENDED = Actor("system (the pause ended)")
 
