@@ -123,13 +123,25 @@ class GatedStore(MemoryStore):
         await super().write_batch(jobs, runs, audit)
 
 
-async def test_a_reader_during_a_write_waits_for_that_write() -> None:
-    store, clock = GatedStore(), FakeClock()
-    write = StoreWriter(store, lambda error: None, clock, batch_window_s=WINDOW_S)
-    task = asyncio.create_task(write.run())
+def running_writer(store: MemoryStore) -> tuple[StoreWriter, asyncio.Task[None]]:
+    write = StoreWriter(store, lambda error: None, FakeClock(), batch_window_s=WINDOW_S)
+    return write, asyncio.create_task(write.run())
+
+
+async def reader_of_a_held_batch(
+    write: StoreWriter, store: GatedStore
+) -> asyncio.Task[None]:
+    """A reader waiting for the batch of run-1, which the store holds unwritten."""
     write.put_run("run-1", finished_run("run-1"))
-    first = asyncio.create_task(write.write_soon())
+    reader = asyncio.create_task(write.write_soon())
     await asyncio.wait_for(store.entered.wait(), timeout=2)
+    return reader
+
+
+async def test_a_reader_during_a_write_waits_for_that_write() -> None:
+    store = GatedStore()
+    write, task = running_writer(store)
+    first = await reader_of_a_held_batch(write, store)
 
     second = asyncio.create_task(write.write_soon())  # nothing pending, one in flight
     await settle()
@@ -142,9 +154,8 @@ async def test_a_reader_during_a_write_waits_for_that_write() -> None:
 
 
 async def test_a_reader_is_answered_when_the_write_fails() -> None:
-    store, clock = GatedStore(fail=True), FakeClock()
-    write = StoreWriter(store, lambda error: None, clock, batch_window_s=WINDOW_S)
-    task = asyncio.create_task(write.run())
+    store = GatedStore(fail=True)
+    write, task = running_writer(store)
     store.gate.set()
     write.put_run("run-1", finished_run("run-1"))
 
@@ -154,12 +165,9 @@ async def test_a_reader_is_answered_when_the_write_fails() -> None:
 
 
 async def test_readers_are_answered_when_the_writer_stops() -> None:
-    store, clock = GatedStore(), FakeClock()
-    write = StoreWriter(store, lambda error: None, clock, batch_window_s=WINDOW_S)
-    task = asyncio.create_task(write.run())
-    write.put_run("run-1", finished_run("run-1"))
-    in_flight = asyncio.create_task(write.write_soon())
-    await asyncio.wait_for(store.entered.wait(), timeout=2)
+    store = GatedStore()
+    write, task = running_writer(store)
+    in_flight = await reader_of_a_held_batch(write, store)
     write.put_run("run-2", finished_run("run-2"))
     next_batch = asyncio.create_task(write.write_soon())
     await settle()
