@@ -223,12 +223,15 @@ def test_the_stream_refuses_anonymous_clients_without_opening(server: Server) ->
 def test_a_second_process_on_the_same_data_directory_does_not_schedule(
     server: Server,
 ) -> None:
+    ledger: Path = server.ledger  # type: ignore[attr-defined]
+    wait_for(lambda: ledger_counts(ledger), 10, "the first process's first runs")
     second = Server(server.data_dir, server.config, server.env)
     second.start()
     try:
         with closing(sign_in(second.url)) as client:
             scheduler = client.get("/api/jobs").json()["scheduler"]
             refused = client.post("/api/jobs/tick-a/run")
+        time.sleep(1.5)  # ticks of both 1 s jobs fall while the second is up
     finally:
         second.stop()
 
@@ -236,6 +239,5 @@ def test_a_second_process_on_the_same_data_directory_does_not_schedule(
     assert "another jobdeck process" in scheduler["reason"]
     assert str(server.process.pid) in scheduler["reason"]  # type: ignore[union-attr]
     assert refused.status_code == 409
-    ledger: Path = server.ledger  # type: ignore[attr-defined]
     pids = {line.split()[2] for line in ledger.read_text().splitlines()}
     assert pids == {str(server.process.pid)}  # type: ignore[union-attr]
