@@ -136,8 +136,10 @@ class StoreWriter:
         """Wait until the runs and audit entries handed over so far are written
         (or their batch failed), hurrying the batch that gathers them. Job rows
         that may wait still wait: this is for readers of the history."""
-        if not self._running:
-            return  # stopped, or not started: no batch is coming
+        if not self._running or self._failing:
+            # Stopped or not started, no batch is coming; or the store is failing
+            # and retries at its own pace: the reader gets what the store holds.
+            return
         if self._runs or self._audit:
             readers = self._next_readers
             self._hurry_batch()

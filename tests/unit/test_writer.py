@@ -161,6 +161,10 @@ async def test_a_reader_is_answered_when_the_write_fails() -> None:
 
     await asyncio.wait_for(write.write_soon(), timeout=2)
     assert store.runs == {}
+
+    # While the store fails, a reader does not wait for the retry at all.
+    write.put_run("run-2", finished_run("run-2"))
+    await asyncio.wait_for(write.write_soon(), timeout=0.1)
     task.cancel()
 
 
