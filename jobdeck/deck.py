@@ -530,20 +530,20 @@ class Deck:
         """First due time in this process: the cadence carried over from the last
         scheduled start, once at most for ticks missed while the process was down."""
         now = self.clock.monotonic()
+        anchor = None
         if last_at is not None:
             # The cadence's anchor on this process's clock; a paused job keeps it
             # for its resume (SPEC §3.2).
-            state.last_scheduled_due = (
-                now - (self.clock.now() - last_at).total_seconds()
-            )
+            anchor = now - (self.clock.now() - last_at).total_seconds()
+            state.last_scheduled_due = anchor
         if state.paused:
             self._set_pause_end(state)
             return
-        if state.last_scheduled_due is None or last_at is None:
+        if anchor is None:
             self._set_due(state, now + state.job.start_delay_s())
             return
 
-        due = state.last_scheduled_due + state.interval_seconds
+        due = anchor + state.interval_seconds
         if due <= now:
             due = now + state.job.start_delay_s()
         self._set_due(state, due)

@@ -217,7 +217,7 @@ async def execute(
         if timeout_s is None and job.body_kind is BodyKind.ASYNC:
             # The common case, awaited here without a coroutine in between.
             assert job.body is not None
-            value = await job.body(*((context,) if job.wants_context else ()))
+            value = await job.body(*_arguments(job, context))
         elif timeout_s is None:
             value = await _call_body(job, context, threads)
         else:
@@ -249,10 +249,13 @@ async def _call_body(
         return await _run_command(job.command)
 
     assert job.body is not None
-    arguments = (context,) if job.wants_context else ()
     if job.body_kind is BodyKind.ASYNC:
-        return await job.body(*arguments)
-    return await _in_thread(job.body, arguments, context, threads)
+        return await job.body(*_arguments(job, context))
+    return await _in_thread(job.body, _arguments(job, context), context, threads)
+
+
+def _arguments(job: Job, context: RunContext | None) -> tuple[Any, ...]:
+    return (context,) if job.wants_context else ()
 
 
 async def _in_thread(

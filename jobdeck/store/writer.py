@@ -167,9 +167,7 @@ class StoreWriter:
         finally:
             # No batch will come for those still waiting: let them read.
             self._running = False
-            for reader in self._next_readers:
-                resolve(reader)
-            self._next_readers = []
+            _answer(self._next_readers)
 
     async def _until_work(self) -> None:
         """Wait for records to write, or for the rows that wait to be due."""
@@ -222,9 +220,7 @@ class StoreWriter:
             return False
         finally:
             self._writing = False
-            for reader in self._current_readers:
-                resolve(reader)
-            self._current_readers = []
+            _answer(self._current_readers)
 
         self._report(None)
         if not (self._jobs or self._runs or self._audit or self._later):
@@ -267,6 +263,13 @@ class StoreWriter:
         self._idle.clear()
         if self._wake is not None:
             resolve(self._wake)
+
+
+def _answer(readers: list[asyncio.Future[None]]) -> None:
+    """Let waiting readers go (those that gave up are already done)."""
+    for reader in readers:
+        resolve(reader)
+    readers.clear()
 
 
 def _run_record(run: RunItem) -> RunRecord:
