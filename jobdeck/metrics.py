@@ -40,7 +40,7 @@ class JobMetrics:
     def __init__(self) -> None:
         self.outcomes: dict[str, int] = {}
         # Runs by bucket index. A dict of plain ints, not a list: the garbage
-        # collector never tracks it (see JobState.recent_runs).
+        # collector never tracks it (see JobState.recent_ms).
         self.duration_buckets: dict[int, int] = {}
         self.duration_sum = 0.0
         self.last_success_at: float | None = None

@@ -66,12 +66,14 @@ class JobState:
     running: Run | None = None
     last_skip_reason: str | None = None
     # Durations of the latest successful runs, to tell when a run lasts far longer
-    # than usual, and the latest runs' durations and outcomes. Tuples of plain
+    # than usual, and the latest runs' durations and outcomes. Flat tuples of plain
     # values, remade at each run: the garbage collector stops tracking them at its
-    # first look, where lists made at ten thousand jobs' first runs age into its
-    # oldest generation and bring a full pass (~60 ms) round.
+    # first look. Lists, or a tuple of (duration, outcome) pairs, can outlive that
+    # look, and at ten thousand jobs they age into its oldest generation and bring
+    # a full pass (60–90 ms) round.
     recent_ms: tuple[int, ...] = ()
-    recent_runs: tuple[tuple[int, str], ...] = ()
+    recent_durations: tuple[int, ...] = ()
+    recent_outcomes: tuple[str, ...] = ()
     # Counts for /metrics, made at the first run.
     metrics: JobMetrics | None = None
     # Their median, once there are a few: a run's usual duration.
@@ -87,8 +89,9 @@ class JobState:
             self.metrics = JobMetrics()
         text = outcome.value  # a plain str: see Run.values
         self.metrics.observe_run(text, failed, duration_ms / 1000, ended_at)
-        latest = (duration_ms, text)
-        self.recent_runs = (*self.recent_runs[1 - SPARKLINE_RUNS :], latest)
+        kept = 1 - SPARKLINE_RUNS
+        self.recent_durations = (*self.recent_durations[kept:], duration_ms)
+        self.recent_outcomes = (*self.recent_outcomes[kept:], text)
 
     def note_success(self, duration_ms: int) -> None:
         self.recent_ms = (*self.recent_ms[1 - RECENT_RUNS :], duration_ms)
@@ -184,7 +187,9 @@ class JobState:
             "usual_duration_ms": self.usual_ms,
             "recent_runs": [
                 {"duration_ms": ms, "outcome": outcome}
-                for ms, outcome in self.recent_runs
+                for ms, outcome in zip(
+                    self.recent_durations, self.recent_outcomes, strict=True
+                )
             ],
             "scope": job.scope.value,
             "node": node,
