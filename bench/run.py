@@ -15,6 +15,7 @@ import json
 import statistics
 import subprocess
 import sys
+import timeit
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ METRICS = [
     ("cpu_us_per_run", "CPU µs per run"),
     ("cpu_pct", "CPU % of a core"),
     ("rss_per_job_b", "RSS per job, bytes"),
+    ("steal_pct", "machine's steal time, % of a core"),
 ]
 
 
@@ -57,6 +59,12 @@ def measure(impl: str, extra: list[str]) -> dict[str, Any]:
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
+def calibration_ms() -> float:
+    """One plain number to compare machines (and one machine over time) by: a
+    shared host's speed varied by a third within one session."""
+    return 1000 * min(timeit.repeat("sum(range(10**6))", number=1, repeat=20))
+
+
 def median_of(runs: list[dict[str, Any]], key: str) -> float:
     return float(statistics.median(run[key] for run in runs))
 
@@ -72,6 +80,7 @@ def main() -> None:
     parser.add_argument("--no-stream", action="store_true")
     args = parser.parse_args()
     install_peers()
+    print(f"Machine speed: sum(range(10**6)) takes {calibration_ms():.1f} ms.")
     repeat = 1 if args.quick else 3
     window = ["--seconds", "6" if args.quick else "15", "--warmup", "2"]
     results: dict[str, Any] = {}

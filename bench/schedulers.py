@@ -49,6 +49,18 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def steal_seconds() -> float:
+    """CPU time the hypervisor gave to other guests while this machine wanted it,
+    summed over its cores (Linux only; 0 elsewhere). A window with much of it was
+    measured on a slower machine than one without."""
+    try:
+        with open("/proc/stat") as stat:
+            fields = stat.readline().split()
+    except OSError:
+        return 0.0
+    return int(fields[8]) / os.sysconf("SC_CLK_TCK")
+
+
 class Recorder:
     """Start times by job index, kept as flat lists to stay cheap and small."""
 
@@ -183,8 +195,10 @@ async def scenario(args: argparse.Namespace) -> dict[str, Any]:
 
     await asyncio.sleep(FIRST_DELAY_S + args.warmup)
     window_start, cpu_start = time.monotonic(), cpu_seconds()
+    steal_start = steal_seconds()
     await asyncio.sleep(args.seconds)
     cpu = cpu_seconds() - cpu_start
+    steal = steal_seconds() - steal_start
     window_end = time.monotonic()
     await setup["stop"]()
 
@@ -200,6 +214,7 @@ async def scenario(args: argparse.Namespace) -> dict[str, Any]:
         late_max_ms=round(max(late), 3),
         cpu_pct=round(100 * cpu / (window_end - window_start), 1),
         cpu_us_per_run=round(1e6 * cpu / max(runs, 1), 2),
+        steal_pct=round(100 * steal / (window_end - window_start), 1),
     )
     return result
 
