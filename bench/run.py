@@ -124,7 +124,7 @@ def main() -> None:
 SSE_FULL = [100, 1000, 5000, 10000]
 SSE_QUICK = [1000]
 SSE_METRICS = [
-    ("connect_s", "seconds to connect everyone"),
+    ("connect_s", "seconds until every client is answered"),
     ("cpu_pct", "CPU % of a core"),
     ("p50_ms", "delivery p50 ms"),
     ("p99_ms", "delivery p99 ms"),

@@ -182,11 +182,17 @@ class Client(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.tail = b""
         self.last = ""
+        # Set at the first bytes of the response: a connection the kernel has
+        # accepted may wait in the server's backlog for seconds before it is
+        # served, and must not count as connected until it is.
+        self.answered = asyncio.get_running_loop().create_future()
 
     def connection_made(self, transport: Any) -> None:
         self.transport = transport
 
     def data_received(self, data: bytes) -> None:
+        if not self.answered.done():
+            self.answered.set_result(None)
         now = time.time()
         chunk = self.tail + data
         cut = chunk.rfind(b"\n")
@@ -219,6 +225,7 @@ async def run_clients(args: argparse.Namespace) -> None:
         assert client.transport is not None
         client.transport.write(request)
         clients.append(client)
+        await client.answered
 
     for start in range(0, args.clients, 200):
         await asyncio.gather(
