@@ -35,9 +35,10 @@ from jobdeck.store.records import (
 
 # Rows go to the driver this many at a time, the event loop free in between, so
 # that a big batch never holds up a run due meanwhile. Measured at 10,000 runs a
-# second (docs/benchmarks.md): 16 rather than 64 took the lateness p99 from 2.1–4.8
-# to 1.7 ms (async bodies) and from 2.9–3.3 to 1.8–2.8 ms (sync), for up to ~5 µs
-# more CPU per run with sync bodies.
+# second (docs/benchmarks.md, interleaved runs of 64 against 32, then 32 against
+# 16): the lateness p99 went from 2.1–4.8 to 1.7 ms with async bodies and from
+# 2.9–3.3 to 1.8–2.8 ms with sync ones, for up to ~5 µs more CPU per sync run.
+# Each chunk's completion wakes the loop, which then starts the runs come due.
 ROWS_PER_PAUSE = 16
 
 P = ParamSpec("P")
