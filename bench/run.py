@@ -70,8 +70,8 @@ def median_of(runs: list[dict[str, Any]], key: str) -> float:
 
 
 def row(label: str, ours: float, peer: float) -> str:
-    ratio = ours / peer if peer else float("nan")
-    return f"| {label} | {ours:,.3f} | {peer:,.3f} | {ratio:.2f}× |"
+    ratio = f"{ours / peer:.2f}×" if peer else ""
+    return f"| {label} | {ours:,.3f} | {peer:,.3f} | {ratio} |"
 
 
 def main() -> None:
@@ -125,6 +125,7 @@ SSE_FULL = [100, 1000, 5000, 10000]
 SSE_QUICK = [1000]
 SSE_METRICS = [
     ("connect_s", "seconds until every client is answered"),
+    ("unanswered", "clients not answered within 60 s"),
     ("cpu_pct", "CPU % of a core"),
     ("p50_ms", "delivery p50 ms"),
     ("p99_ms", "delivery p99 ms"),
