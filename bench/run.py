@@ -97,6 +97,7 @@ def main() -> None:
             ours = median_of(runs["jobdeck"], key)
             peer = median_of(runs["apscheduler"], key)
             print(row(label, ours, peer))
+        warn_unwritten(runs["jobdeck"])
 
     register = ["--jobs", "100000", "--register-only"]
     runs = {impl: [measure(impl, register) for _ in range(repeat)]
@@ -119,6 +120,15 @@ def main() -> None:
     if not args.no_stream:
         results["event stream"] = sse_table(SSE_QUICK if args.quick else SSE_FULL)
     (HERE / "results.json").write_text(json.dumps(results, indent=1))
+
+
+def warn_unwritten(runs: list[dict[str, Any]]) -> None:
+    unwritten = sum(run.get("runs_not_written", 0) for run in runs)
+    if unwritten:
+        print(
+            f"\n**Not valid:** {unwritten:,} of jobdeck's runs were missing from its "
+            "store at the end: its writes failed, so it did less work than it should."
+        )
 
 
 SSE_FULL = [100, 1000, 5000, 10000]
