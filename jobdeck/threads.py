@@ -43,6 +43,9 @@ class WorkerThreads:
         self._lock = threading.Lock()
         self._counted = 0  # live threads that count against the limit
         self._idle = 0
+        # Work put on the queue when every thread was busy, which the next thread
+        # to come free (or a thread started in a given-up one's place) will take.
+        self._waiting = 0
         self._running: dict[asyncio.Future[Any], threading.Thread] = {}
         self._abandoned: set[threading.Thread] = set()
         self._closed = False
@@ -61,19 +64,25 @@ class WorkerThreads:
         future = asyncio.get_running_loop().create_future()
         self._work.put((future, fn, args))
         with self._lock:
-            if self._idle == 0 and self._counted < self.max_threads:
-                self._start_thread()
-            elif self._idle:
+            if self._idle:
                 self._idle -= 1  # that idle thread will take this work
+            elif self._counted < self.max_threads:
+                self._start_thread()
+            else:
+                self._waiting += 1
         return future
 
     def abandon(self, future: asyncio.Future[Any]) -> None:
-        """Stop counting the thread that runs `future`: its run was given up."""
+        """Stop counting the thread that runs `future`: its run was given up.
+        Work waiting for a thread gets a new one in its place."""
         with self._lock:
             thread = self._running.get(future)
             if thread is not None and thread not in self._abandoned:
                 self._abandoned.add(thread)
                 self._counted -= 1
+                if self._waiting:
+                    self._waiting -= 1
+                    self._start_thread()
 
     def shutdown(self) -> None:
         """Take no more work, drop what has not started, and let idle threads go."""
@@ -104,8 +113,24 @@ class WorkerThreads:
 
     def _run(self, me: threading.Thread, work: _Work) -> None:
         future, fn, args = work
-        if future.cancelled():  # read across threads: at worst the body runs late
-            return
+        # Read across threads: at worst a body cancelled just now runs late.
+        outcome = None if future.cancelled() else self._call(me, future, fn, args)
+        with self._lock:
+            if me not in self._abandoned:
+                if self._waiting:
+                    self._waiting -= 1  # it takes waiting work next
+                else:
+                    self._idle += 1
+        if outcome is not None:
+            self._hand_back(outcome)
+
+    def _call(
+        self,
+        me: threading.Thread,
+        future: asyncio.Future[Any],
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+    ) -> _Outcome:
         with self._lock:
             self._running[future] = me
         try:
@@ -114,9 +139,7 @@ class WorkerThreads:
             outcome = (future, None, exc)
         with self._lock:
             del self._running[future]
-            if me not in self._abandoned:
-                self._idle += 1
-        self._hand_back(outcome)
+        return outcome
 
     def _hand_back(self, outcome: _Outcome) -> None:
         self._outcomes.append(outcome)

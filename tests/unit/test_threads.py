@@ -56,6 +56,24 @@ async def test_an_abandoned_hung_thread_does_not_starve_the_others() -> None:
     threads.shutdown()
 
 
+async def test_work_queued_behind_hung_bodies_runs_once_they_are_given_up() -> None:
+    """Every thread is in a hung body and more work waits; when the hung runs
+    are given up, the waiting work must not wait for their bodies to end."""
+    threads = WorkerThreads(max_threads=2)
+    hang = threading.Event()
+    hung = [threads.run(hang.wait, ()) for _ in range(2)]
+    await asyncio.sleep(0.05)
+    waiting = threads.run(lambda: "served", ())
+
+    for future in hung:
+        threads.abandon(future)
+        future.cancel()
+
+    assert await asyncio.wait_for(waiting, 5) == "served"
+    hang.set()
+    threads.shutdown()
+
+
 async def test_the_threads_are_daemons_so_they_never_block_exit() -> None:
     threads = WorkerThreads()
     assert await threads.run(lambda: threading.current_thread().daemon, ()) is True
