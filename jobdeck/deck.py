@@ -229,7 +229,7 @@ class Deck:
         self._loop_ref = asyncio.get_running_loop()
         self.hub.reopen()
         await self._restore(take_over=schedule)
-        self._tasks.append(asyncio.create_task(self._writer.run(), name="writer"))
+        self._tasks.append(self._writer.start())
         if not schedule:
             self.stopped_reason = refusal or "scheduling is off"
             log.warning(

@@ -151,23 +151,30 @@ class StoreWriter:
         readers.append(future)
         await future
 
-    async def run(self) -> None:
-        """Write batches until cancelled."""
-        pause = self._retry_pause_s[0]
+    def start(self) -> asyncio.Task[None]:
+        """Write batches in a task of their own until it is cancelled. Readers
+        wait for batches from now on, even before the task's first step."""
         self._running = True
-        try:
-            while True:
-                await self._until_work()
-                await self._gather_more()
-                if await self._write_pending():
-                    pause = self._retry_pause_s[0]
-                else:
-                    await self._pause(pause)
-                    pause = min(pause * 2, self._retry_pause_s[1])
-        finally:
-            # No batch will come for those still waiting: let them read.
-            self._running = False
-            _answer(self._next_readers)
+        task = asyncio.create_task(self._write_batches(), name="writer")
+        task.add_done_callback(self._stopped)
+        return task
+
+    def _stopped(self, _task: asyncio.Task[None]) -> None:
+        # No batch will come for those still waiting: let them read. (A task
+        # cancelled before its first step never runs its coroutine's `finally`.)
+        self._running = False
+        _answer(self._next_readers)
+
+    async def _write_batches(self) -> None:
+        pause = self._retry_pause_s[0]
+        while True:
+            await self._until_work()
+            await self._gather_more()
+            if await self._write_pending():
+                pause = self._retry_pause_s[0]
+            else:
+                await self._pause(pause)
+                pause = min(pause * 2, self._retry_pause_s[1])
 
     async def _until_work(self) -> None:
         """Wait for records to write, or for the rows that wait to be due."""

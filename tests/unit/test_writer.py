@@ -42,7 +42,7 @@ class Counted:
 async def writer() -> AsyncIterator[tuple[StoreWriter, MemoryStore, FakeClock]]:
     store, clock = MemoryStore(), FakeClock()
     writer = StoreWriter(store, lambda error: None, clock, batch_window_s=WINDOW_S)
-    task = asyncio.create_task(writer.run())
+    task = writer.start()
     yield writer, store, clock
     task.cancel()
 
@@ -125,7 +125,7 @@ class GatedStore(MemoryStore):
 
 def running_writer(store: MemoryStore) -> tuple[StoreWriter, asyncio.Task[None]]:
     write = StoreWriter(store, lambda error: None, FakeClock(), batch_window_s=WINDOW_S)
-    return write, asyncio.create_task(write.run())
+    return write, write.start()
 
 
 async def reader_of_a_held_batch(
@@ -181,6 +181,19 @@ async def test_readers_are_answered_when_the_writer_stops() -> None:
 
     # No batch is coming any more: a read does not wait for one.
     await asyncio.wait_for(write.write_soon(), timeout=0.1)
+
+
+async def test_a_reader_right_after_the_start_waits_for_the_first_batch() -> None:
+    """The writer's task has not taken its first step yet when the reader asks:
+    a run handed over by then must still be in what the reader reads."""
+    store = MemoryStore()
+    write, task = running_writer(store)
+    write.put_run("run-1", finished_run("run-1"))
+
+    await write.write_soon()  # no wait_for: its task would let the writer start
+
+    assert "run-1" in store.runs
+    task.cancel()
 
 
 async def test_a_run_just_ended_is_in_the_history_at_once() -> None:
