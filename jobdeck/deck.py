@@ -13,6 +13,7 @@ import contextlib
 import functools
 import logging
 import socket
+import sys
 import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -45,6 +46,18 @@ from jobdeck.threads import DEFAULT_MAX_THREADS, WorkerThreads
 log = logging.getLogger("jobdeck.scheduler")
 
 INTERRUPTED_REASON = "interrupted: the process exited during the run"
+
+if sys.version_info >= (3, 12):
+
+    def _start_task(coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        # A run's first step is taken at once, in the task's own context and as
+        # the current task, so a body that never waits is never scheduled at
+        # all. The application's task factory, if it set one, is not used.
+        loop = asyncio.get_running_loop()  # 3.12.1 needs it named for eager_start
+        return asyncio.Task(coroutine, loop=loop, eager_start=True)
+
+else:
+    _start_task = asyncio.create_task
 
 
 @dataclass(frozen=True)
@@ -586,9 +599,9 @@ class Deck:
             self._watch_overrun(run, started + overrun_after)
         self._writer.put_run(run.id, run.values)
         self._changed(state, persist=False)
-        task = asyncio.create_task(self._drive(state, run))
-        # Under an eager task factory (Python 3.12+) a body that never waits has
-        # already run to its end, finished by _drive: nothing is left to track.
+        task = _start_task(self._drive(state, run))
+        # Started eagerly (Python 3.12+), a body that never waits has already
+        # run to its end, finished by _drive: nothing is left to track.
         if not task.done():
             run.task = task
             self._runs[task] = state

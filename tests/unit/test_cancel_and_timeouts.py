@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator
@@ -62,12 +63,14 @@ async def test_cancelling_an_async_run_cancels_its_task(deck: Deck) -> None:
 
 
 async def test_a_run_cancelled_before_its_first_step_is_finished(deck: Deck) -> None:
-    """run_now and cancel in the same step of the event loop: the run's task never
-    starts its body, and the run must still end, as cancelled."""
+    """run_now and cancel in the same step of the event loop: on Python 3.11 the
+    run's task never starts its body, and the run must still end, as cancelled.
+    (From 3.12 a run's task starts eagerly: the body is at its first wait.)"""
     started = []
 
     async def body() -> None:
         started.append(True)
+        await asyncio.Event().wait()
 
     deck.add(define_job("eager", "1h", body, first_delay_s=3600))
     await deck.start()
@@ -77,7 +80,7 @@ async def test_a_run_cancelled_before_its_first_step_is_finished(deck: Deck) -> 
     job = await finished(deck, "eager")
 
     assert (job["status"], job["last_outcome"]) == ("idle", "cancelled")
-    assert started == []
+    assert started == ([True] if sys.version_info >= (3, 12) else [])
     await deck.flush()
     (run,) = await deck.store.list_runs("eager", 5)
     assert (run.outcome, run.summary) == ("cancelled", "cancelled by ann")
