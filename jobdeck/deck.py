@@ -339,7 +339,7 @@ class Deck:
         through its context and its thread given up, a command is terminated."""
         state = self.controlled_state(name)
         run = state.running
-        if run is None or run.task is None:
+        if run is None:
             raise JobConflict(f"job {name!r} is not running")
         if run.cancelled_by is None:
             run.cancelled_by = actor.name
@@ -495,18 +495,24 @@ class Deck:
         self._changed(state, persist=False)
 
     def _on_tick(self, state: JobState, due: float, now: float) -> None:
-        interval = state.interval_seconds
+        # From Python 3.12 a body's first step runs inside _start_run, so a run
+        # started earlier in this step may have paused this job; and the next
+        # tick is planned before this one's run starts, so that a control the
+        # body applies to its own job (a pause, a new interval) is the last word.
+        if state.paused:
+            return
+        self._set_due(state, scheduler.next_after(due, state.interval_seconds, now))
         if state.running is not None:
             self._skip(
                 state, due, f"still running since {iso(state.running.started_at)}"
             )
-        else:
-            state.last_scheduled_due = due
-            state.last_scheduled_unix = self._walls.unix(due)
-            if state.metrics is not None:
-                state.metrics.last_lateness_s = now - due
-            self._start_run(state, Trigger.SCHEDULE, None)
-        self._set_due(state, scheduler.next_after(due, interval, now))
+            return
+
+        state.last_scheduled_due = due
+        state.last_scheduled_unix = self._walls.unix(due)
+        if state.metrics is not None:
+            state.metrics.last_lateness_s = now - due
+        self._start_run(state, Trigger.SCHEDULE, None)
 
     def _skip(self, state: JobState, due: float, reason: str) -> None:
         state.skipped_count += 1
@@ -601,10 +607,13 @@ class Deck:
         self._changed(state, persist=False)
         task = _start_task(self._drive(state, run))
         # Started eagerly (Python 3.12+), a body that never waits has already
-        # run to its end, finished by _drive: nothing is left to track.
+        # run to its end, finished by _drive: nothing is left to track. One
+        # cancelled during its first step is cancelled now that it has a task.
         if not task.done():
             run.task = task
             self._runs[task] = state
+            if run.cancelled_by is not None:
+                task.cancel()
 
     def _watch_overrun(self, run: Run, flag_at: float) -> None:
         run.overrun_at = flag_at
@@ -622,7 +631,9 @@ class Deck:
 
     def _cancel_run(self, state: JobState, run: Run) -> None:
         """Cancel a run's task. A task cancelled before its first step never enters
-        _drive, so the run would stay `running` for ever: it is finished here."""
+        _drive, so the run would stay `running` for ever: it is finished here.
+        A run still in its eager first step has no task yet: _start_run cancels
+        it once it has one."""
         task = run.task
         if task is None:
             return
