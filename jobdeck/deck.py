@@ -291,6 +291,8 @@ class Deck:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
         self._threads.shutdown()
+        # A deck may be started again: its thread bodies then need threads.
+        self._threads = WorkerThreads(self._threads.max_threads)
         self._publish_scheduler()
         self.hub.close_all()
         if was_running:

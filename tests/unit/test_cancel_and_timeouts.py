@@ -120,6 +120,20 @@ async def test_cancelling_a_thread_run_tells_the_body_and_frees_its_thread(
     stuck.set()
 
 
+async def test_a_deck_started_again_after_a_stop_still_runs_thread_bodies(
+    deck: Deck,
+) -> None:
+    deck.add(define_job("plain", "1h", lambda: "ran", first_delay_s=3600))
+    await deck.start()
+    await deck.stop(grace_s=0.1)
+
+    await deck.start()
+    await deck.run_now("plain")
+    job = await finished(deck, "plain")
+
+    assert (job["last_outcome"], job["last_error"]) == ("success", None)
+
+
 async def test_cancelling_a_command_terminates_it(deck: Deck) -> None:
     deck.add(define_job("sleeper", "1h", command=["sleep", "30"], first_delay_s=3600))
     await deck.start()
