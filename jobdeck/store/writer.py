@@ -119,7 +119,10 @@ class StoreWriter:
         self._signal()
 
     async def flush(self) -> None:
-        """Wait until everything handed over so far is written (or given up)."""
+        """Wait until everything handed over so far is written (or given up).
+        At once when the writer is not running: no batch would come."""
+        if not self._running:
+            return
         self._promote_later()
         self._hurry_batch()
         await self._idle.wait()
@@ -221,9 +224,12 @@ class StoreWriter:
                 (_run_record(run) for run in runs.values()),
                 audit,
             )
-        except StoreError as exc:
+        except Exception as exc:
+            # Besides the store's own failures (StoreError), a record it cannot
+            # take or a fault in an application's Store must not end the writer
+            # either: history would stop being written without a word.
             self._put_back(jobs, runs, audit)
-            self._report(str(exc))
+            self._report(_describe(exc), exc)
             return False
         finally:
             self._writing = False
@@ -254,11 +260,13 @@ class StoreWriter:
             self._runs.setdefault(run_id, run_build)
         self._audit[:0] = audit
 
-    def _report(self, error: str | None) -> None:
+    def _report(self, error: str | None, exc: Exception | None = None) -> None:
         if error is not None and not self._failing:
             log.error(
                 "store write failed, will retry: %s",
                 error,
+                # The traceback only for what is not the store's own failure.
+                exc_info=None if isinstance(exc, StoreError) else exc,
                 extra={"action": "store_failed"},
             )
         elif error is None and self._failing:
@@ -277,6 +285,12 @@ def _answer(readers: list[asyncio.Future[None]]) -> None:
     for reader in readers:
         resolve(reader)
     readers.clear()
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, StoreError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _run_record(run: RunItem) -> RunRecord:

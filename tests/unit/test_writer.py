@@ -168,6 +168,38 @@ async def test_a_reader_is_answered_when_the_write_fails() -> None:
     task.cancel()
 
 
+class BrokenOnceStore(MemoryStore):
+    """A store whose first write raises what no store should: a fault in an
+    application's own Store, or a record the driver cannot take."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    async def write_batch(self, jobs: Any, runs: Any, audit: list[AuditEntry]) -> None:
+        self.calls += 1
+        if self.calls == 1:
+            raise TypeError("cannot adapt this value")
+        await super().write_batch(jobs, runs, audit)
+
+
+async def test_an_unexpected_error_is_reported_and_retried_not_fatal() -> None:
+    store, clock, health = BrokenOnceStore(), FakeClock(), []
+    write = StoreWriter(store, health.append, clock, batch_window_s=WINDOW_S)
+    task = write.start()
+    write.put_run("run-1", finished_run("run-1"))
+
+    await asyncio.wait_for(write.write_soon(), timeout=2)
+    assert health == ["TypeError: cannot adapt this value"]
+    assert not task.done()
+
+    await clock.advance(1.0, step=0.1)  # past the first retry's pause
+    await asyncio.wait_for(write.flush(), timeout=2)
+    assert "run-1" in store.runs
+    assert health[-1] is None
+    task.cancel()
+
+
 async def test_readers_are_answered_when_the_writer_stops() -> None:
     store = GatedStore()
     write, task = running_writer(store)
@@ -179,8 +211,9 @@ async def test_readers_are_answered_when_the_writer_stops() -> None:
     task.cancel()  # as Deck.stop does, once it has flushed
     await asyncio.wait_for(asyncio.gather(in_flight, next_batch), timeout=2)
 
-    # No batch is coming any more: a read does not wait for one.
+    # No batch is coming any more: a read does not wait for one, nor a flush.
     await asyncio.wait_for(write.write_soon(), timeout=0.1)
+    await asyncio.wait_for(write.flush(), timeout=0.1)
 
 
 async def test_a_reader_right_after_the_start_waits_for_the_first_batch() -> None:
