@@ -113,9 +113,17 @@ class WorkerThreads:
 
     def _run(self, me: threading.Thread, work: _Work) -> None:
         future, fn, args = work
-        # Read across threads: at worst a body cancelled just now runs late.
-        outcome = None if future.cancelled() else self._call(me, future, fn, args)
         with self._lock:
+            # Under the lock abandon() takes: a run given up before this point
+            # has its future cancelled already and is skipped; one given up
+            # after finds this thread to let go of.
+            starting = not future.cancelled()
+            if starting:
+                self._running[future] = me
+        outcome = self._call(future, fn, args) if starting else None
+        with self._lock:
+            if starting:
+                del self._running[future]
             if me not in self._abandoned:
                 if self._waiting:
                     self._waiting -= 1  # it takes waiting work next
@@ -124,22 +132,14 @@ class WorkerThreads:
         if outcome is not None:
             self._hand_back(outcome)
 
+    @staticmethod
     def _call(
-        self,
-        me: threading.Thread,
-        future: asyncio.Future[Any],
-        fn: Callable[..., Any],
-        args: tuple[Any, ...],
+        future: asyncio.Future[Any], fn: Callable[..., Any], args: tuple[Any, ...]
     ) -> _Outcome:
-        with self._lock:
-            self._running[future] = me
         try:
-            outcome: _Outcome = (future, fn(*args), None)
+            return (future, fn(*args), None)
         except BaseException as exc:  # a job may raise anything; its run reports it
-            outcome = (future, None, exc)
-        with self._lock:
-            del self._running[future]
-        return outcome
+            return (future, None, exc)
 
     def _hand_back(self, outcome: _Outcome) -> None:
         self._outcomes.append(outcome)
