@@ -359,7 +359,9 @@ class Deck:
         if until is not None and until <= self.clock.now():
             raise InvalidInput("the end of a pause must lie in the future")
         before = _controls(state)
-        if not state.paused or until != state.paused_until:
+        # Pausing a paused job changes nothing (SPEC §3.2), unless it is given
+        # a new end: that is how a pause is made longer or shorter.
+        if not state.paused or (until is not None and until != state.paused_until):
             if not state.paused:
                 state.paused = True
                 state.paused_by, state.paused_at = actor.name, self.clock.now()

@@ -52,6 +52,23 @@ async def test_a_pause_with_an_end_resumes_by_itself_and_says_so(
     assert (latest.action, latest.actor) == ("resume", "system (the pause ended)")
 
 
+async def test_pausing_a_paused_job_changes_nothing_but_a_new_end_moves_it(
+    deck: Deck, clock: FakeClock
+) -> None:
+    """SPEC §3.2: pausing a paused job is a no-op. Given an end, it moves the
+    end (how an operator lengthens or shortens a pause)."""
+    first_end = clock.now() + timedelta(hours=2)
+    paused = await deck.pause("probe", Actor("ann"), until=first_end)
+
+    again = await deck.pause("probe", Actor("bob"))
+    assert again == paused
+
+    later_end = clock.now() + timedelta(hours=3)
+    moved = await deck.pause("probe", Actor("bob"), until=later_end)
+    assert moved["paused_until"] != paused["paused_until"]
+    assert moved["paused_by"] == "ann"
+
+
 async def test_a_pause_end_in_the_past_is_refused(deck: Deck, clock: FakeClock) -> None:
     with pytest.raises(InvalidInput, match="future"):
         await deck.pause("probe", until=clock.now() - timedelta(seconds=1))
