@@ -352,16 +352,23 @@ class Deck:
         return self._object(state)
 
     async def pause(
-        self, name: str, actor: Actor = SYSTEM, until: datetime | None = None
+        self,
+        name: str,
+        actor: Actor = SYSTEM,
+        until: datetime | None = None,
+        *,
+        until_resumed: bool = False,
     ) -> dict[str, Any]:
-        """Pause scheduled runs; with `until`, the job resumes by itself then."""
+        """Pause scheduled runs; with `until`, the job resumes by itself then.
+        Pausing a paused job changes nothing (SPEC §3.2) unless it is given an
+        end, `until` or explicitly none (`until_resumed`): that is how a pause
+        is made longer, shorter, or endless."""
         state = self.controlled_state(name)
         if until is not None and until <= self.clock.now():
             raise InvalidInput("the end of a pause must lie in the future")
         before = _controls(state)
-        # Pausing a paused job changes nothing (SPEC §3.2), unless it is given
-        # a new end: that is how a pause is made longer or shorter.
-        if not state.paused or (until is not None and until != state.paused_until):
+        new_end = until is not None or until_resumed
+        if not state.paused or (new_end and until != state.paused_until):
             if not state.paused:
                 state.paused = True
                 state.paused_by, state.paused_at = actor.name, self.clock.now()

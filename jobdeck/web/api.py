@@ -46,7 +46,8 @@ class NewUser(BaseModel):
 
 
 class PauseRequest(BaseModel):
-    """Both optional: a pause without an end lasts until someone resumes."""
+    """Both optional: a pause without an end lasts until someone resumes. On a
+    paused job no body changes nothing; `{"until": null}` takes its end away."""
 
     model_config = {"populate_by_name": True}
 
@@ -164,7 +165,13 @@ async def pause_job(
     name: str, request: Request, who: Controller, body: PauseRequest | None = None
 ) -> dict[str, Any]:
     until = _pause_end(body) if body is not None else None
-    return {"job": await deck_of(request).pause(name, actor(request, who), until)}
+    until_resumed = (
+        body is not None and until is None and "until" in body.model_fields_set
+    )
+    paused = await deck_of(request).pause(
+        name, actor(request, who), until, until_resumed=until_resumed
+    )
+    return {"job": paused}
 
 
 def _pause_end(body: PauseRequest) -> datetime | None:

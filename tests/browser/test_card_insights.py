@@ -183,6 +183,16 @@ def test_pause_for_two_hours_from_the_card_by_keyboard(
     expect(note.locator("time")).to_have_attribute("datetime", job["paused_until"])
     expect(part(quick, "next_run")).to_have_text("paused")
 
+    # On the paused job, "Until resumed" takes the end away.
+    opener.click()
+    dialog.get_by_role("button", name="Until resumed").click()
+    expect(dialog).to_be_hidden()
+    expect(note).to_have_text("by admin")
+    assert (api.job("quick-job")["paused"], api.job("quick-job")["paused_until"]) == (
+        True,
+        None,
+    )
+
 
 def test_pause_until_a_chosen_time_and_a_refused_time(
     jobs_page: Page, api: Api

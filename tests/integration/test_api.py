@@ -450,6 +450,18 @@ async def test_a_pause_can_carry_its_length_or_its_end(
     assert error_of(bad)["code"] == "invalid_interval"
 
 
+async def test_a_bare_pause_keeps_a_paused_jobs_end_and_null_takes_it_away(
+    admin: httpx.AsyncClient,
+) -> None:
+    ended = (await admin.post("/api/jobs/probe/pause", json={"for": "2h"})).json()
+    bare = (await admin.post("/api/jobs/probe/pause")).json()
+    endless = (await admin.post("/api/jobs/probe/pause", json={"until": None})).json()
+
+    assert ended["job"]["paused_until"] is not None
+    assert bare["job"]["paused_until"] == ended["job"]["paused_until"]
+    assert (endless["job"]["paused"], endless["job"]["paused_until"]) == (True, None)
+
+
 async def test_hostile_inputs_get_4xx_json_never_500(admin: httpx.AsyncClient) -> None:
     surrogate = await admin.put(
         "/api/jobs/probe/interval",

@@ -20,8 +20,9 @@ export class PauseMenu {
     dialog.addEventListener("click", (event) => {
       const choice = event.target.closest('[data-action="pause-for"]');
       if (!choice || choice.disabled) return;
-      // An empty length: a pause without an end.
-      this.#send(choice.dataset.for ? { for: choice.dataset.for } : undefined);
+      // An empty length: a pause without an end, which on a paused job takes
+      // its end away (a bare pause of a paused job would change nothing).
+      this.#send(choice.dataset.for ? { for: choice.dataset.for } : { until: null });
     });
     this.form.addEventListener("submit", (event) => {
       event.preventDefault();
