@@ -718,6 +718,7 @@ class Deck:
         hurried.cancel()
         for state in list(self._runs.values()):
             if state.running is not None:
+                state.running.interrupted = True
                 self._cancel_run(state, state.running)
         if self._runs:
             await asyncio.wait(set(self._runs), timeout=2)
@@ -884,7 +885,15 @@ class Deck:
 def _cancelled_result(run: Run) -> RunResult:
     if run.cancelled_by is not None:
         return RunResult(Outcome.CANCELLED, summary=f"cancelled by {run.cancelled_by}")
-    return RunResult(Outcome.INTERRUPTED, error=INTERRUPTED_REASON)
+    if run.interrupted:
+        return RunResult(Outcome.INTERRUPTED, error=INTERRUPTED_REASON)
+    # Neither a user nor the deck's stop: the body, or code it called, cancelled
+    # the run's own task.
+    return RunResult(
+        Outcome.ERROR,
+        error="CancelledError: the run's task was cancelled, not by jobdeck "
+        "(by the body itself, or by code it called)",
+    )
 
 
 def _controls(state: JobState) -> dict[str, Any]:

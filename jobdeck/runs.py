@@ -164,6 +164,8 @@ class Run:
     result: RunResult | None = None
     duration_ms: int | None = None
     node: str | None = None
+    # Set when the deck cancels the run because it is stopping.
+    interrupted: bool = False
 
     def values(self) -> tuple[Any, ...]:
         """The run as stored, open while it runs and closed once it has a result:

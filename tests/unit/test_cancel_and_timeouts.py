@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from jobdeck.deck import Actor, Deck
+from jobdeck.deck import INTERRUPTED_REASON, Actor, Deck
 from jobdeck.errors import JobConflict
 from jobdeck.jobs import define_job
 from jobdeck.runs import RunContext
@@ -118,6 +118,36 @@ async def test_cancelling_a_thread_run_tells_the_body_and_frees_its_thread(
     await deck.run_now("quick")
     assert (await finished(deck, "quick"))["last_outcome"] == "success"
     stuck.set()
+
+
+async def test_a_body_that_cancels_its_own_task_is_an_error_not_a_shutdown(
+    deck: Deck,
+) -> None:
+    async def body() -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        task.cancel()
+        await asyncio.sleep(0)
+
+    deck.add(define_job("self-cancel", "1h", body, first_delay_s=3600))
+    await deck.start()
+    await deck.run_now("self-cancel")
+    job = await finished(deck, "self-cancel")
+
+    assert job["last_outcome"] == "error"
+    assert "not by jobdeck" in job["last_error"]
+
+
+async def test_a_run_cut_off_by_the_stop_is_interrupted(deck: Deck) -> None:
+    deck.add(define_job("long", "1h", asyncio.Event().wait, first_delay_s=3600))
+    await deck.start()
+    await deck.run_now("long")
+    await asyncio.sleep(0.01)
+
+    await deck.stop(grace_s=0.05)
+    (run,) = await deck.store.list_runs("long", 5)
+
+    assert (run.outcome, run.error) == ("interrupted", INTERRUPTED_REASON)
 
 
 async def test_a_deck_started_again_after_a_stop_still_runs_thread_bodies(
