@@ -229,7 +229,7 @@ class StoreWriter:
             # take or a fault in an application's Store must not end the writer
             # either: history would stop being written without a word.
             self._put_back(jobs, runs, audit)
-            self._report(_describe(exc), exc)
+            self._report(exc)
             return False
         finally:
             self._writing = False
@@ -260,13 +260,15 @@ class StoreWriter:
             self._runs.setdefault(run_id, run_build)
         self._audit[:0] = audit
 
-    def _report(self, error: str | None, exc: Exception | None = None) -> None:
+    def _report(self, failure: Exception | None) -> None:
+        """Tell of a failed batch (or, with None, of a written one)."""
+        error = None if failure is None else _describe(failure)
         if error is not None and not self._failing:
             log.error(
                 "store write failed, will retry: %s",
                 error,
                 # The traceback only for what is not the store's own failure.
-                exc_info=None if isinstance(exc, StoreError) else exc,
+                exc_info=None if isinstance(failure, StoreError) else failure,
                 extra={"action": "store_failed"},
             )
         elif error is None and self._failing:
