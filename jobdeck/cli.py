@@ -308,9 +308,22 @@ def run(name: str, as_json: bool) -> None:
     metavar="TIME",
     help="Resume by itself then: ISO 8601 with an offset, e.g. 2027-01-01T08:00Z.",
 )
-def pause(name: str, for_: str | None, until: str | None, as_json: bool) -> None:
+@click.option(
+    "--until-resumed",
+    is_flag=True,
+    help="No end: on a paused job, take away the end it had.",
+)
+def pause(
+    name: str, for_: str | None, until: str | None, until_resumed: bool, as_json: bool
+) -> None:
     """Stop scheduled runs until resumed (a run in progress finishes)."""
-    end = {key: value for key, value in (("for", for_), ("until", until)) if value}
+    end: dict[str, str | None] = {
+        key: value for key, value in (("for", for_), ("until", until)) if value
+    }
+    if until_resumed:
+        if end:
+            raise click.UsageError("give --until-resumed alone, without --for, --until")
+        end["until"] = None  # the API's way of saying "no end"
     answer = call("POST", job_path(name, "/pause"), end or None)
     if as_json:
         print_json(answer)

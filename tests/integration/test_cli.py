@@ -289,6 +289,26 @@ def test_pause_until_a_time_and_the_server_refuses_both_ends(
     assert "not both" in both.stderr
 
 
+def test_pause_until_resumed_takes_a_paused_jobs_end_away(
+    cli: Cli, api: httpx.Client
+) -> None:
+    cli("jobs", "pause", "napper", "--for", "2h")
+    bare = cli("jobs", "pause", "napper")
+    kept = job(api, "napper")["paused_until"]
+    endless = cli("jobs", "pause", "napper", "--until-resumed")
+    state = job(api, "napper")
+    mixed = cli("jobs", "pause", "napper", "--until-resumed", "--for", "1h")
+    cli("jobs", "resume", "napper")
+
+    assert kept is not None  # a bare pause of a paused job changes nothing
+    assert bare.stdout.startswith("Paused napper until 20")
+    assert endless.exit_code == 0, endless.output
+    assert endless.stdout == "Paused napper until resumed.\n"
+    assert state["paused"] is True and state["paused_until"] is None
+    assert mixed.exit_code == 2
+    assert "--until-resumed alone" in mixed.stderr
+
+
 def test_interval_sets_a_value_and_reset_goes_back_to_the_default(
     cli: Cli, api: httpx.Client
 ) -> None:
