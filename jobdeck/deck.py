@@ -238,6 +238,9 @@ class Deck:
 
     async def start(self, schedule: bool = True, refusal: str | None = None) -> None:
         """Load persisted state and, unless told not to, start scheduling."""
+        if self._tasks:
+            # A second loop and writer would start every run twice.
+            raise RuntimeError("the deck is already started: stop() it first")
         self.started_at = self.clock.now()
         self._loop_ref = asyncio.get_running_loop()
         self.hub.reopen()

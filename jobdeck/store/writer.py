@@ -157,6 +157,9 @@ class StoreWriter:
     def start(self) -> asyncio.Task[None]:
         """Write batches in a task of their own until it is cancelled. Readers
         wait for batches from now on, even before the task's first step."""
+        if self._running:
+            # Two writers would write the same records in two batches at once.
+            raise RuntimeError("the store writer is already running")
         self._running = True
         task = asyncio.create_task(self._write_batches(), name="writer")
         task.add_done_callback(self._stopped)

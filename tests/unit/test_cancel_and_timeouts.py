@@ -164,6 +164,22 @@ async def test_a_deck_started_again_after_a_stop_still_runs_thread_bodies(
     assert (job["last_outcome"], job["last_error"]) == ("success", None)
 
 
+async def test_starting_a_started_deck_is_refused_and_changes_nothing(
+    deck: Deck,
+) -> None:
+    deck.add(define_job("plain", "1h", lambda: "ran", first_delay_s=3600))
+    await deck.start()
+    tasks = list(deck._tasks)
+
+    with pytest.raises(RuntimeError, match="already started"):
+        await deck.start()
+    await deck.run_now("plain")
+    job = await finished(deck, "plain")
+
+    assert deck._tasks == tasks
+    assert job["total_runs"] == 1
+
+
 async def test_cancelling_a_command_terminates_it(deck: Deck) -> None:
     deck.add(define_job("sleeper", "1h", command=["sleep", "30"], first_delay_s=3600))
     await deck.start()

@@ -216,6 +216,19 @@ async def test_readers_are_answered_when_the_writer_stops() -> None:
     await asyncio.wait_for(write.flush(), timeout=0.1)
 
 
+async def test_a_second_start_is_refused_while_running_but_not_after_a_stop() -> None:
+    write, task = running_writer(MemoryStore())
+
+    with pytest.raises(RuntimeError, match="already running"):
+        write.start()
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    again = write.start()
+
+    assert not again.done()
+    again.cancel()
+
+
 async def test_a_reader_right_after_the_start_waits_for_the_first_batch() -> None:
     """The writer's task has not taken its first step yet when the reader asks:
     a run handed over by then must still be in what the reader reads."""
