@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections import deque
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
@@ -17,11 +18,20 @@ from jobdeck.store.records import (
     UserRecord,
 )
 
+# The newest runs kept per job. A deck left on its default store for months keeps
+# this much history of each job, rather than every run it ever made.
+RUNS_KEPT_PER_JOB = 1000
+
 
 class MemoryStore(Store):
-    def __init__(self) -> None:
+    def __init__(self, runs_kept_per_job: int | None = RUNS_KEPT_PER_JOB) -> None:
+        if runs_kept_per_job is not None and runs_kept_per_job < 1:
+            raise ValueError("runs_kept_per_job must be 1 or more, or None for all")
+        self.runs_kept_per_job = runs_kept_per_job
         self.jobs: dict[str, JobRecord] = {}
         self.runs: dict[str, RunRecord] = {}
+        # Each job's run ids, oldest first, to let the oldest go.
+        self._run_ids: dict[str, deque[str]] = {}
         self.audit: list[AuditEntry] = []
         self.users: dict[str, UserRecord] = {}
         self.sessions: dict[str, SessionRecord] = {}
@@ -51,6 +61,8 @@ class MemoryStore(Store):
         for job in jobs:
             self.jobs[job.name] = job
         for run in runs:
+            if run.id not in self.runs:
+                self._keep_newest(run)
             self.runs[run.id] = run
         for entry in audit:
             self.audit.append(dataclasses.replace(entry, id=len(self.audit) + 1))
@@ -95,6 +107,10 @@ class MemoryStore(Store):
         ]
         for run_id in old:
             del self.runs[run_id]
+        for ids in self._run_ids.values():
+            kept = [run_id for run_id in ids if run_id in self.runs]
+            ids.clear()
+            ids.extend(kept)
         return len(old)
 
     async def list_audit(
@@ -162,6 +178,13 @@ class MemoryStore(Store):
             self.sessions[session_id] = dataclasses.replace(
                 session, last_seen_at=seen_at
             )
+
+    def _keep_newest(self, run: RunRecord) -> None:
+        """Note a new run, and let its job's oldest go beyond the limit."""
+        ids = self._run_ids.setdefault(run.job_name, deque())
+        ids.append(run.id)
+        if self.runs_kept_per_job is not None and len(ids) > self.runs_kept_per_job:
+            del self.runs[ids.popleft()]
 
     def _raise_if_failing(self) -> None:
         if self.failing is not None:

@@ -220,3 +220,22 @@ async def test_a_session_remembers_its_last_use(store: Store) -> None:
     session = await store.get_session("s1")
     assert session is not None
     assert session.last_seen_at == T0 + timedelta(minutes=5)
+
+
+async def test_the_memory_store_keeps_each_jobs_newest_runs_only() -> None:
+    store = MemoryStore(runs_kept_per_job=3)
+    first = [run(f"r{i}", T0 + timedelta(minutes=i)) for i in range(3)]
+    other = run("other", T0 + timedelta(days=1), job_name="other")
+    await store.write_batch([], [*first, other], [])
+    await store.write_batch([], [run("r0", T0, summary="rewritten")], [])
+    await store.prune_runs(T0 + timedelta(seconds=30))  # takes r0
+    more = [run(f"r{i}", T0 + timedelta(minutes=i)) for i in range(3, 6)]
+    await store.write_batch([], more, [])
+
+    kept = await store.list_runs("probe", 10)
+
+    # A rewrite is not a new run; a pruned run leaves room for a newer one.
+    assert [r.id for r in kept] == ["r5", "r4", "r3"]
+    assert [r.id for r in await store.list_runs("other", 10)] == ["other"]
+    with pytest.raises(ValueError, match="1 or more"):
+        MemoryStore(runs_kept_per_job=0)
