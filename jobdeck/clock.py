@@ -12,6 +12,8 @@ import time
 from datetime import UTC, datetime
 from typing import Protocol
 
+from jobdeck.errors import InvalidInput
+
 
 class Clock(Protocol):
     def monotonic(self) -> float:
@@ -84,6 +86,18 @@ class WallTimes:
         assert self._offset is not None
         # Half up (positive times): int() is several times cheaper than round(x, 3).
         return int((self._offset + monotonic_time) * 1000 + 0.5) / 1000
+
+
+def as_utc(moment: datetime, what: str) -> datetime:
+    """A time given from outside, as UTC: what is stored and shown is always UTC,
+    whatever offset it came with. Refused when it has no time zone, or lies beyond
+    what a datetime holds once in UTC (9999-12-31T23:59:59-23:59 does)."""
+    if moment.tzinfo is None:
+        raise InvalidInput(f"{what} needs a time zone, e.g. 2027-01-01T00:00:00Z")
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise InvalidInput(f"{what} lies beyond the year 9999") from None
 
 
 def from_unix(seconds: float) -> datetime:

@@ -22,7 +22,7 @@ from inspect import CORO_CREATED, getcoroutinestate
 from typing import Any, cast
 
 from jobdeck import scheduler
-from jobdeck.clock import Clock, SystemClock, WallTimes, resolve
+from jobdeck.clock import Clock, SystemClock, WallTimes, as_utc, resolve
 from jobdeck.errors import InvalidInput, InvalidJob, JobConflict, JobNotFound
 from jobdeck.events import SCHEDULER_SUBJECT, EventHub
 from jobdeck.intervals import format_interval, parse_interval
@@ -367,8 +367,10 @@ class Deck:
         end, `until` or explicitly none (`until_resumed`): that is how a pause
         is made longer, shorter, or endless."""
         state = self.controlled_state(name)
-        if until is not None and until <= self.clock.now():
-            raise InvalidInput("the end of a pause must lie in the future")
+        if until is not None:
+            until = as_utc(until, "the end of a pause")
+            if until <= self.clock.now():
+                raise InvalidInput("the end of a pause must lie in the future")
         before = _controls(state)
         new_end = until is not None or until_resumed
         if not state.paused or (new_end and until != state.paused_until):

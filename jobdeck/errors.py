@@ -23,6 +23,8 @@ class JobdeckError(Exception):
 
 class InvalidInterval(JobdeckError, ValueError):
     code = "invalid_interval"
+    # The request's field that held it, named in the API's answer.
+    field = "interval"
 
 
 class InvalidJob(JobdeckError, ValueError):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -201,5 +201,7 @@ def iso(moment: datetime | None) -> str | None:
     """UTC ISO-8601 with a `Z`, to the millisecond; None stays None."""
     if moment is None:
         return None
+    if moment.tzinfo not in (UTC, None):
+        moment = moment.astimezone(UTC)
     text = moment.isoformat(timespec="milliseconds")
     return text.replace("+00:00", "Z")

@@ -11,8 +11,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from pydantic import BaseModel, Field
 
 from jobdeck.access import Role
+from jobdeck.clock import as_utc
 from jobdeck.deck import Actor, Deck
-from jobdeck.errors import InvalidInput, JobNotFound
+from jobdeck.errors import InvalidInput, InvalidInterval, JobNotFound
 from jobdeck.intervals import parse_interval
 from jobdeck.metrics import DeckCollector
 from jobdeck.status import iso
@@ -180,10 +181,13 @@ def _pause_end(body: PauseRequest) -> datetime | None:
             "give the pause's length ('for') or its end ('until'), not both"
         )
     if body.for_ is not None:
-        return datetime.now(UTC) + timedelta(seconds=parse_interval(body.for_))
-    if body.until is not None and body.until.tzinfo is None:
-        raise InvalidInput("until needs a time zone, e.g. 2027-01-01T00:00:00Z")
-    return body.until
+        try:
+            seconds = parse_interval(body.for_)
+        except InvalidInterval as exc:
+            exc.field = "for"
+            raise
+        return datetime.now(UTC) + timedelta(seconds=seconds)
+    return None if body.until is None else as_utc(body.until, "until")
 
 
 @router.post("/api/jobs/{name}/resume")
@@ -256,8 +260,8 @@ async def create_token(
     body: NewToken, request: Request, who: Controller
 ) -> dict[str, Any]:
     expires_at = body.expires_at
-    if expires_at is not None and expires_at.tzinfo is None:
-        raise InvalidInput("expires_at needs a time zone, e.g. 2027-01-01T00:00:00Z")
+    if expires_at is not None:
+        expires_at = as_utc(expires_at, "expires_at")
     secret, token = await accounts_of(request).create_token(
         body.name, body.role, who.username, expires_at
     )

@@ -78,7 +78,7 @@ async def _jobdeck_error(request: Request, exc: Exception) -> JSONResponse:
     status = next(
         (code for kind, code in STATUS_OF.items() if isinstance(exc, kind)), 500
     )
-    extra = {"field": "interval"} if isinstance(exc, errors.InvalidInterval) else {}
+    extra = {"field": exc.field} if isinstance(exc, errors.InvalidInterval) else {}
     headers = None
     if isinstance(exc, errors.TooManyAttempts):
         headers = {"Retry-After": str(exc.retry_after_s)}
@@ -90,6 +90,9 @@ async def _jobdeck_error(request: Request, exc: Exception) -> JSONResponse:
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     first = exc.errors()[0] if exc.errors() else {}
+    if first.get("type") == "json_invalid":
+        # Not a refused value: the body could not be read at all.
+        return error_response(400, "invalid_request", "the body is not valid JSON")
     where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
     message = f"{where or 'request'}: {first.get('msg', 'invalid request')}"
     return error_response(422, "invalid_request", message)
