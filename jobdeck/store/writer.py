@@ -46,6 +46,10 @@ LATER_S = 10.0
 # for it: they call write_soon().
 BATCH_WINDOW_S = 0.5
 
+# PEP 249's names for a database's errors caused by the values written: every
+# driver, and SQLAlchemy's wrappers of them, has classes by these names.
+DATA_ERRORS = frozenset({"DataError", "IntegrityError"})
+
 # Beyond this many unwritten runs (a store down for long), the oldest are dropped
 # and counted, so that memory stays bounded.
 MAX_PENDING_RUNS = 100_000
@@ -64,6 +68,8 @@ class StoreWriter:
         self.clock = clock
         self.on_health = on_health
         self.dropped_runs = 0
+        # Records the store refused for their values, each logged (_write_apart).
+        self.dropped_records = 0
         self._jobs: dict[str, JobSource] = {}
         self._runs: dict[str, RunItem] = {}
         self._audit: list[AuditEntry] = []
@@ -228,12 +234,16 @@ class StoreWriter:
                 audit,
             )
         except Exception as exc:
-            # Besides the store's own failures (StoreError), a record it cannot
-            # take or a fault in an application's Store must not end the writer
-            # either: history would stop being written without a word.
-            self._put_back(jobs, runs, audit)
-            self._report(exc)
-            return False
+            # Besides the store's own failures (StoreError), a fault in an
+            # application's Store must not end the writer either: history would
+            # stop being written without a word.
+            failure: Exception | None = exc
+            if _refuses_the_records(exc):
+                failure = await self._write_apart(jobs, runs, audit)
+            if failure is not None:
+                self._put_back(jobs, runs, audit)
+                self._report(failure)
+                return False
         finally:
             self._writing = False
             _answer(self._current_readers)
@@ -242,6 +252,60 @@ class StoreWriter:
         if not (self._jobs or self._runs or self._audit or self._later):
             self._idle.set()
         return True
+
+    async def _write_apart(
+        self,
+        jobs: dict[str, JobSource],
+        runs: dict[str, RunItem],
+        audit: list[AuditEntry],
+    ) -> Exception | None:
+        """Write a batch refused for what it holds one record at a time, so that
+        a record the store cannot take is dropped and logged rather than retried
+        for ever with every record after it. Written and dropped records leave
+        the three collections; on a failure of the store itself, what is left
+        stays in them and the failure is returned."""
+        for name, job in list(jobs.items()):
+            if failure := await self._write_one(f"job {name}", jobs=(job,)):
+                return failure
+            del jobs[name]
+        for run_id, run in list(runs.items()):
+            if failure := await self._write_one(f"run {run_id}", runs=(run,)):
+                return failure
+            del runs[run_id]
+        while audit:
+            entry = audit[0]
+            what = f"audit entry ({entry.action} {entry.job_name})"
+            if failure := await self._write_one(what, audit=(entry,)):
+                return failure
+            del audit[0]
+        return None
+
+    async def _write_one(
+        self,
+        what: str,
+        jobs: tuple[JobSource, ...] = (),
+        runs: tuple[RunItem, ...] = (),
+        audit: tuple[AuditEntry, ...] = (),
+    ) -> Exception | None:
+        """Write one record; drop it if the store refuses it. None unless the
+        store itself failed."""
+        try:
+            await self.store.write_batch(
+                (job.record() for job in jobs),
+                (_run_record(run) for run in runs),
+                list(audit),
+            )
+        except Exception as exc:
+            if not _refuses_the_records(exc):
+                return exc
+            self.dropped_records += 1
+            log.error(
+                "the store cannot take the %s, which is dropped: %s",
+                what,
+                _describe(exc),
+                extra={"action": "record_dropped"},
+            )
+        return None
 
     def _take(
         self,
@@ -290,6 +354,19 @@ def _answer(readers: list[asyncio.Future[None]]) -> None:
     for reader in readers:
         resolve(reader)
     readers.clear()
+
+
+def _refuses_the_records(exc: Exception) -> bool:
+    """Whether a failed batch failed for what it holds (a value out of range, a
+    constraint), not because the store is unreachable, locked or failing: such
+    a batch would fail the same way on every retry."""
+    cause = exc.__cause__ if isinstance(exc, StoreError) else exc
+    if any(kind.__name__ in DATA_ERRORS for kind in type(cause).__mro__):
+        return True
+    # A value the store's code could not convert, before the database saw it.
+    return not isinstance(exc, StoreError) and isinstance(
+        exc, ValueError | TypeError | ArithmeticError
+    )
 
 
 def _describe(exc: Exception) -> str:

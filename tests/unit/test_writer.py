@@ -8,6 +8,7 @@ every run."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -25,6 +26,14 @@ from jobdeck.store.writer import LATER_S, StoreWriter
 from jobdeck.testing import FakeClock, settle
 
 WINDOW_S = 0.1
+T = datetime(2026, 12, 5, 1, 0, tzinfo=UTC)
+
+
+def _wrapped(cause: Exception) -> StoreError:
+    """A driver's error as the SQL store raises it."""
+    error = StoreError(f"database error: {cause}")
+    error.__cause__ = cause
+    return error
 
 
 @dataclass
@@ -170,7 +179,7 @@ async def test_a_reader_is_answered_when_the_write_fails() -> None:
 
 class BrokenOnceStore(MemoryStore):
     """A store whose first write raises what no store should: a fault in an
-    application's own Store, or a record the driver cannot take."""
+    application's own Store."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -179,7 +188,7 @@ class BrokenOnceStore(MemoryStore):
     async def write_batch(self, jobs: Any, runs: Any, audit: list[AuditEntry]) -> None:
         self.calls += 1
         if self.calls == 1:
-            raise TypeError("cannot adapt this value")
+            raise RuntimeError("the application's store broke")
         await super().write_batch(jobs, runs, audit)
 
 
@@ -190,7 +199,7 @@ async def test_an_unexpected_error_is_reported_and_retried_not_fatal() -> None:
     write.put_run("run-1", finished_run("run-1"))
 
     await asyncio.wait_for(write.write_soon(), timeout=2)
-    assert health == ["TypeError: cannot adapt this value"]
+    assert health == ["RuntimeError: the application's store broke"]
     assert not task.done()
 
     await clock.advance(1.0, step=0.1)  # past the first retry's pause
@@ -319,3 +328,65 @@ def _eager_enough(
         done.set_result(stop.value)
         return done
     raise AssertionError("the test's body never waits")
+
+
+class PoisonedStore(MemoryStore):
+    """A store that cannot take one run's values, failing every batch holding it
+    the way the SQL store would: a driver's data error as a StoreError's cause,
+    or a conversion's own error."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__()
+        self.error = error
+
+    async def write_batch(self, jobs: Any, runs: Any, audit: list[AuditEntry]) -> None:
+        jobs, runs = list(jobs), list(runs)
+        if any(run.id == "poison" for run in runs):
+            raise self.error
+        await super().write_batch(jobs, runs, audit)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        _wrapped(sqlite3.IntegrityError("NOT NULL constraint failed: runs.job_name")),
+        OverflowError("date value out of range"),
+    ],
+    ids=["driver", "conversion"],
+)
+async def test_a_record_the_store_cannot_take_is_dropped_not_retried_for_ever(
+    error: Exception, caplog: pytest.LogCaptureFixture
+) -> None:
+    store, health = PoisonedStore(error), []
+    write = StoreWriter(store, health.append, FakeClock(), batch_window_s=WINDOW_S)
+    task = write.start()
+    for run_id in ("before", "poison", "after"):
+        write.put_run(run_id, finished_run(run_id))
+    write.put_job(Counted("probe", total_runs=3))
+    write.put_audit(AuditEntry(at=T, actor="ann", action="pause", job_name="probe"))
+
+    await asyncio.wait_for(write.flush(), timeout=2)
+
+    assert sorted(store.runs) == ["after", "before"]
+    assert store.jobs["probe"].total_runs == 3 and len(store.audit) == 1
+    assert write.dropped_records == 1
+    assert health == [None]  # the store works: nothing to show on the status bar
+    assert "the run poison, which is dropped" in caplog.text
+    task.cancel()
+
+
+async def test_a_store_that_fails_outright_keeps_every_record_for_the_retry() -> None:
+    locked = StoreError("database error: database is locked")
+    locked.__cause__ = sqlite3.OperationalError("database is locked")
+    store, health = PoisonedStore(locked), []
+    write = StoreWriter(store, health.append, FakeClock(), batch_window_s=WINDOW_S)
+    task = write.start()
+    write.put_run("poison", finished_run("poison"))
+    write.put_run("other", finished_run("other"))
+
+    await asyncio.wait_for(write.write_soon(), timeout=2)
+
+    assert store.runs == {} and write.dropped_records == 0
+    assert health == ["database error: database is locked"]
+    assert sorted(write._runs) == ["other", "poison"]
+    task.cancel()
