@@ -94,12 +94,16 @@ class StoreWriter:
     def put_job(self, job: JobSource, soon: bool = True) -> None:
         """Hand over a changed job. Its record is made once, at write time, so a
         job that changes many times between two batches is written once.
-        With `soon=False` the row may wait up to LATER_S, with other such rows."""
+        With `soon` (a control, whose answer says it is done) the row is written
+        without waiting out the batch window; with `soon=False` (a run's outcome)
+        it may wait up to LATER_S, with other such rows."""
         name = job.name
         if soon or name in self._jobs:
             self._jobs[name] = job
             self._later.pop(name, None)
             self._signal()
+            if soon:
+                self._hurry_batch()
             return
         self._later[name] = job
         if self._later_due is None:
@@ -121,8 +125,10 @@ class StoreWriter:
         self._signal()
 
     def put_audit(self, entry: AuditEntry) -> None:
+        """Hand over an audit entry, written without waiting out the batch window."""
         self._audit.append(entry)
         self._signal()
+        self._hurry_batch()
 
     async def flush(self) -> None:
         """Wait until everything handed over so far is written (or given up).

@@ -241,3 +241,23 @@ def test_a_second_process_on_the_same_data_directory_does_not_schedule(
     assert refused.status_code == 409
     pids = {line.split()[2] for line in ledger.read_text().splitlines()}
     assert pids == {str(server.process.pid)}  # type: ignore[union-attr]
+
+
+def test_a_control_answered_survives_a_crash_right_after(server: Server) -> None:
+    """The answer to a control says it is done: a process killed 0.2 s later,
+    without a clean stop, must not have undone it (nor lost its audit entry)."""
+    with closing(sign_in(server.url)) as client:
+        client.post("/api/jobs/tick-a/pause", json={"for": "2h"}).raise_for_status()
+        client.put("/api/jobs/tick-b/interval", json={"interval": "45s"})
+        time.sleep(0.2)  # less than the batch window the writes used to wait out
+    server.kill()
+    server.start()
+
+    with closing(sign_in(server.url)) as client:
+        a = client.get("/api/jobs/tick-a").json()
+        b = client.get("/api/jobs/tick-b").json()
+        audit = client.get("/api/audit").json()["entries"]
+
+    assert (a["paused"], a["paused_until"] is not None) == (True, True)
+    assert (b["interval"], b["interval_overridden"]) == ("45s", True)
+    assert {"pause", "interval"} <= {entry["action"] for entry in audit}

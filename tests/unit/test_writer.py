@@ -72,16 +72,21 @@ async def test_a_row_that_may_wait_is_written_within_its_delay(
     assert store.jobs["probe"].total_runs == 2
 
 
-async def test_a_control_change_overtakes_a_row_that_waits(
+async def test_a_control_change_is_written_at_once_and_takes_a_waiting_row(
     writer: tuple[StoreWriter, MemoryStore, FakeClock],
 ) -> None:
-    write, store, clock = writer
+    """A control's answer says it is done: a crash right after must not undo it,
+    so its row and audit entry do not wait out the batch window."""
+    write, store, _ = writer
     job = Counted("probe", total_runs=1)
     write.put_job(job, soon=False)
     write.put_job(job, soon=True)
+    write.put_audit(AuditEntry(at=T, actor="ann", action="pause", job_name="probe"))
 
-    await clock.advance(2 * WINDOW_S, step=0.05)
+    await settle()  # the fake clock does not move: no batch window ends
+
     assert store.jobs["probe"].total_runs == 1
+    assert [entry.action for entry in store.audit] == ["pause"]
 
 
 async def test_a_flush_writes_the_rows_that_wait_at_once(
