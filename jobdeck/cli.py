@@ -318,7 +318,11 @@ def pause(
 ) -> None:
     """Stop scheduled runs until resumed (a run in progress finishes)."""
     end: dict[str, str | None] = {
-        key: value for key, value in (("for", for_), ("until", until)) if value
+        # An empty value goes too, for the server to refuse: dropped, it would
+        # make a pause with no end.
+        key: value
+        for key, value in (("for", for_), ("until", until))
+        if value is not None
     }
     if until_resumed:
         if end:

@@ -283,10 +283,16 @@ def test_pause_until_a_time_and_the_server_refuses_both_ends(
     both = cli("jobs", "pause", "napper", "--for", "1h", "--until", "2030-01-01T00:00Z")
     cli("jobs", "resume", "napper")
 
+    empty_for = cli("jobs", "pause", "napper", "--for", "")
+    empty_until = cli("jobs", "pause", "napper", "--until", "")
+
     assert until.exit_code == 0, until.output
     assert until.stdout == "Paused napper until 2030-01-01 06:00:00Z.\n"
     assert both.exit_code == 1
     assert "not both" in both.stderr
+    # An empty value (an unset shell variable) is refused, not an endless pause.
+    assert empty_for.exit_code == empty_until.exit_code == 1
+    assert job(api, "napper")["paused"] is False
 
 
 def test_pause_until_resumed_takes_a_paused_jobs_end_away(
