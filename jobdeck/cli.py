@@ -235,6 +235,15 @@ def _explain(exc: ApiError, remote: Remote) -> str:
 
 
 def job_path(name: str, action: str = "") -> str:
+    """The URL of a job: refused here if it is no job's name, since such a path
+    could lead to another route (`a/runs`, `sse`) rather than to a 404."""
+    from jobdeck.errors import InvalidJob
+    from jobdeck.jobs import check_name
+
+    try:
+        check_name(name)
+    except InvalidJob as exc:
+        raise click.UsageError(str(exc)) from None
     return f"/api/jobs/{_segment(name)}{action}"
 
 

@@ -23,6 +23,14 @@ from jobdeck.intervals import parse_interval
 
 NAME_PATTERN = re.compile(r"[a-z0-9_.-]{1,64}")
 
+# Names the grammar allows but the API cannot serve: GET /api/jobs/sse is the event
+# stream, and URLs read `.` and `..` as the folder and its parent, even quoted.
+RESERVED_NAMES = {
+    "sse": "/api/jobs/sse is the event stream",
+    ".": "a URL cannot name it",
+    "..": "a URL cannot name it",
+}
+
 JobBody = Callable[..., Any] | Callable[..., Awaitable[Any]]
 
 
@@ -55,7 +63,7 @@ class Job:
     wants_context: bool = field(init=False)
 
     def __post_init__(self) -> None:
-        _check_name(self.name)
+        check_name(self.name)
         kind, wants_context = _classify_body(self.body, self.command)
         object.__setattr__(self, "body_kind", kind)
         object.__setattr__(self, "wants_context", wants_context)
@@ -99,9 +107,12 @@ def define_job(
     )
 
 
-def _check_name(name: str) -> None:
+def check_name(name: str) -> None:
+    """Refuse what cannot name a job (SPEC §3), or names one the API cannot reach."""
     if not isinstance(name, str) or NAME_PATTERN.fullmatch(name) is None:
         raise InvalidJob(f"invalid job name {name!r:.80}: use 1 to 64 of a-z 0-9 - _ .")
+    if name in RESERVED_NAMES:
+        raise InvalidJob(f"the job name {name!r} is reserved: {RESERVED_NAMES[name]}")
 
 
 def _classify_body(

@@ -207,6 +207,17 @@ def test_an_unknown_job_exits_1_with_the_servers_404_message(cli: Cli) -> None:
     assert "HTTP 404 not_found" in result.stderr
 
 
+@pytest.mark.parametrize("name", ["sse", "hello/runs", "Hello", ".."])
+def test_what_is_no_jobs_name_is_refused_before_it_reaches_another_route(
+    cli: Cli, name: str
+) -> None:
+    # `jobs show sse` read the event stream for ever; `hello/runs` got the runs.
+    result = cli("jobs", "show", name)
+
+    assert result.exit_code == 2
+    assert "job name" in result.stderr
+
+
 def test_run_starts_a_manual_run_that_history_then_shows(
     cli: Cli, api: httpx.Client
 ) -> None:
