@@ -233,6 +233,16 @@ class Accounts:
         log.info("token %s created by %s", name, created_by, extra={"action": "token"})
         return secret, token
 
+    async def revoke_token(self, token_id: str) -> bool:
+        """Delete a token; False if there is none with this id."""
+        if not await self.store.delete_token(token_id):
+            return False
+        # A lookup still out may have read the token before it went: requests
+        # from now on must not share its answer.
+        self._token_lookups.clear()
+        log.info("token %s revoked", token_id, extra={"action": "token_revoked"})
+        return True
+
     async def principal_for_token(self, secret: str) -> Principal:
         token = await self._token(_digest(secret))
         if token is None:

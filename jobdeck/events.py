@@ -48,6 +48,10 @@ def encode_frame(event_id: int, event_type: str, data: dict[str, Any]) -> bytes:
 # How many frames may go out back to back before the pace of one per gap holds.
 FLUSH_BURST = 2
 
+# Ended principals remembered (close_owner). The race they close lasts as long as
+# one request's checks of its credentials: a few thousand would do.
+ENDED_OWNERS_KEPT = 10_000
+
 
 class EventHub:
     def __init__(
@@ -66,6 +70,9 @@ class EventHub:
         self._subscribers: set[Subscriber] = set()
         self._pushed: set[Subscriber] = set()
         self._shut = False
+        # Principals whose streams were ended, newest last: a request checked
+        # before the sign-out (or revoke) may subscribe only after it.
+        self._ended_owners: dict[str, None] = {}
         self._changed: asyncio.Future[None] | None = None
         self._flush_handle: asyncio.Handle | None = None
         # Flushes are paced by a bucket of FLUSH_BURST tokens, one refilled every
@@ -96,7 +103,7 @@ class EventHub:
         between this call and it. `expired` is asked at each heartbeat; once it
         says yes, the subscriber is closed."""
         subscriber = Subscriber(self, owner, expired, self._last_id)
-        if self._shut:
+        if self._shut or owner in self._ended_owners:
             subscriber.closed = True  # its stream sends the snapshot and ends
             return subscriber
         self._subscribers.add(subscriber)
@@ -105,7 +112,11 @@ class EventHub:
         return subscriber
 
     def close_owner(self, owner: str) -> None:
-        """End the streams of one principal (signed out, expired, revoked)."""
+        """End the streams of one principal (signed out, expired, revoked), and
+        any it opens later: session and token ids are never reused."""
+        self._ended_owners[owner] = None
+        if len(self._ended_owners) > ENDED_OWNERS_KEPT:
+            del self._ended_owners[next(iter(self._ended_owners))]
         for subscriber in list(self._subscribers):
             if subscriber.owner == owner:
                 subscriber.close()

@@ -270,7 +270,7 @@ async def create_token(
 
 @router.delete("/api/tokens/{token_id}", status_code=204)
 async def revoke_token(token_id: str, request: Request, who: Controller) -> Response:
-    if not await accounts_of(request).store.delete_token(token_id):
+    if not await accounts_of(request).revoke_token(token_id):
         raise JobNotFound(f"no token with id {token_id!r:.40}")
     deck_of(request).hub.close_owner(f"token:{token_id}")
     return Response(status_code=204)

@@ -176,3 +176,19 @@ async def pull(subscriber: Subscriber, into: list[bytes]) -> None:
     while (frames := await subscriber.next_frames()) is not None:
         if frames:
             into.append(frames)
+
+
+async def test_a_principal_whose_streams_were_ended_cannot_open_another() -> None:
+    """A stream request whose credentials were checked just before its sign-out
+    (or its token's revoke) subscribes just after it: it must end at once."""
+    hub = EventHub(render, min_gap_s=GAP_S)
+    open_before = hub.subscribe("session-1")
+
+    hub.close_owner("session-1")
+    late = hub.subscribe("session-1")
+    other = hub.subscribe("session-2")
+
+    assert open_before.closed and late.closed
+    assert not other.closed
+    assert hub.subscriber_count == 1
+    other.close()

@@ -64,3 +64,26 @@ async def test_a_cancelled_request_does_not_cancel_the_shared_lookup() -> None:
 
     assert (await second).username == "ci"
     assert store.lookups == 1
+
+
+class ReadThenWaitStore(MemoryStore):
+    """A store whose token lookups read at once and answer a while later."""
+
+    async def token_by_hash(self, secret_hash: str) -> TokenRecord | None:
+        found = await super().token_by_hash(secret_hash)
+        await asyncio.sleep(0.01)
+        return found
+
+
+async def test_a_request_after_a_revoke_does_not_share_a_lookup_from_before() -> None:
+    store = ReadThenWaitStore()
+    accounts = Accounts(store)
+    secret, token = await accounts.create_token("ci", Role.VIEWER, "ann", None)
+    before = asyncio.ensure_future(accounts.principal_for_token(secret))
+    await asyncio.sleep(0.002)  # its lookup is out, and has read the token
+
+    assert await accounts.revoke_token(token.id)
+    with pytest.raises(NotSignedIn, match="revoked"):
+        await accounts.principal_for_token(secret)
+    assert (await before).username == "ci"  # it came before the revoke
+    assert not await accounts.revoke_token(token.id)
