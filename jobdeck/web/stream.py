@@ -10,7 +10,9 @@ token or changing the user ends it at once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
+import socket
 from collections.abc import Awaitable, Callable
 from typing import ClassVar
 
@@ -36,9 +38,15 @@ HEADERS = {
 LATER = "jobdeck.later"
 Body = Callable[[Receive, Send], Awaitable[None]]
 # Bytes a client may leave unread in the server's buffer before it is skipped:
-# a client that stops reading costs at most this much (beyond its snapshot),
-# and when it reads again it gets the newest state of what changed meanwhile.
+# a client that stops reading costs at most this much (beyond its snapshot and
+# the kernel's buffer), and when it reads again it gets the newest state of what
+# changed meanwhile, at the next frame or heartbeat.
 MAX_UNREAD_BYTES = 64 * 1024
+# The kernel's send buffer of a stream's socket (Linux doubles what is asked).
+# Left to itself, loopback grows it to megabytes for a client that stops reading,
+# which then holds that much stale stream in the kernel before the skip above
+# begins; 256 KiB still carries a stream over a link of 100 ms at 2.5 MB/s.
+SEND_BUFFER_BYTES = 128 * 1024
 HTTPTOOLS_CYCLE_MODULE = "uvicorn.protocols.http.httptools_impl"
 # How long the end of a stream may wait for its client to read.
 END_TIMEOUT_S = 1.0
@@ -129,6 +137,7 @@ class ChunkWriter:
         transport = getattr(cycle, "transport", None)
         if transport is None or getattr(cycle, "chunked_encoding", None) is not True:
             return None
+        _bound_send_buffer(transport)
         return cls(transport, subscriber)
 
     def __call__(self, data: bytes) -> bool:
@@ -167,6 +176,14 @@ class ChunkWriter:
         chunk = _as_chunk(data)
         cls._last = (data, chunk)
         return chunk
+
+
+def _bound_send_buffer(transport: asyncio.Transport) -> None:
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        # Not every socket takes the option: it is a bound, not a need.
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER_BYTES)
 
 
 def _as_chunk(data: bytes) -> bytes:

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import gc
 import json
 import re
 import socket
+import struct
+import termios
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -24,6 +27,7 @@ from jobdeck.jobs import define_job
 from jobdeck.runs import RunContext
 from jobdeck.store.memory import MemoryStore
 from jobdeck.web.app import create_app
+from jobdeck.web.stream import SEND_BUFFER_BYTES
 from tests.support import free_port
 
 HEARTBEAT_S = 0.3
@@ -262,6 +266,38 @@ async def test_a_client_that_stops_reading_is_cut_off_when_its_stream_ends(
     # What the kernel held comes, then the end of the connection: no end chunk
     # (which would have waited for the client to read all the rest).
     assert not tail.endswith(b"0\r\n\r\n")
+
+
+async def test_a_client_that_stops_reading_holds_little_in_the_kernel(
+    pushed: Served,
+) -> None:
+    """Left to itself, loopback lets megabytes of stale stream queue in the
+    kernel for such a client, and it reads them all before the newest state."""
+    served = pushed
+    secret, _ = await served.token()
+    client = await Client.connect(served.port, secret, receive_buffer=4096)
+    try:
+        await client.read_until("event: snapshot", timeout_s=5)
+        await served.deck.run_now("chatter")
+        # The server skips the client once its own buffer holds 64 KiB, which
+        # it fills only when the kernel takes no more.
+        async with asyncio.timeout(20):
+            while unread_in_server(served) <= 64 * 1024:
+                await asyncio.sleep(0.05)
+        queued = queued_in_kernel(served)
+    finally:
+        await client.close()
+
+    assert 0 < queued <= 2 * SEND_BUFFER_BYTES
+
+
+def queued_in_kernel(served: Served) -> int:
+    """Bytes the server's socket to the one client holds unsent (SIOCOUTQ)."""
+    subscriber = next(iter(served.deck.hub._pushed))
+    transport = subscriber.sink.transport  # type: ignore[union-attr]
+    sock = transport.get_extra_info("socket")
+    answer = fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0" * 4)
+    return int(struct.unpack("i", answer)[0])
 
 
 def unread_in_server(served: Served) -> int:
