@@ -96,6 +96,13 @@ def _exit_quietly(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(0)
 
 
+# How long a shutdown waits for connections to close before their tasks are
+# cancelled, when the application's uvicorn.Config does not say: uvicorn's own
+# default is to wait for ever, and a stream's client that stops reading holds
+# its ASGI `send` (under h11, say) for ever.
+CONNECTIONS_GRACE_S = 5
+
+
 class ConsoleServer(uvicorn.Server):
     """uvicorn, with the deck told of shutdown signals as they arrive.
 
@@ -110,6 +117,8 @@ class ConsoleServer(uvicorn.Server):
     """
 
     def __init__(self, config: uvicorn.Config, deck: Deck) -> None:
+        if config.timeout_graceful_shutdown is None:
+            config.timeout_graceful_shutdown = CONNECTIONS_GRACE_S
         super().__init__(config)
         self.deck = deck
 

@@ -1,6 +1,8 @@
 """An application that embeds jobdeck as the README says: its own FastAPI app,
 the console mounted under /jobs, the deck started and stopped in its lifespan,
-served by `jobdeck.ConsoleServer`. Run as `python -m tests.e2e.embedded PORT`."""
+served by `jobdeck.ConsoleServer`. Run as `python -m tests.e2e.embedded PORT
+[HTTP [JOBS]]`: uvicorn's HTTP implementation (auto by default), and how many more
+jobs to register (many make a snapshot bigger than the sockets' buffers)."""
 
 from __future__ import annotations
 
@@ -14,13 +16,16 @@ from fastapi import FastAPI
 from jobdeck import Accounts, ConsoleServer, Deck, MemoryStore, Role, create_app
 
 
-def main(port: int) -> None:
+def main(port: int, http: str = "auto", more_jobs: int = 0) -> None:
     store = MemoryStore()
     deck = Deck(store=store, node="embedded")
 
     @deck.job("1h", first_delay_s=3600)
     async def quiet() -> None:
         pass
+
+    for number in range(more_jobs):
+        deck.job("1h", name=f"quiet-{number}", first_delay_s=3600)(quiet)
 
     accounts = Accounts(store)
 
@@ -35,9 +40,11 @@ def main(port: int) -> None:
 
     app = FastAPI(lifespan=lifespan)
     app.mount("/jobs", create_app(deck, accounts))
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, http=http, log_level="warning"
+    )
     ConsoleServer(config, deck).run()
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]))
+    main(int(sys.argv[1]), *sys.argv[2:3], *map(int, sys.argv[3:4]))

@@ -5,6 +5,7 @@ and stopping the deck (a plain uvicorn.Server would wait for the stream)."""
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -48,3 +49,54 @@ def test_sigterm_ends_the_streams_and_stops_the_embedded_deck() -> None:
     # uvicorn raises the signal again once it has shut down, to die of it.
     assert code in (0, -signal.SIGTERM)
     assert "deck stopped" in said
+
+
+def test_a_client_that_stops_reading_does_not_hold_up_the_exit_under_h11() -> None:
+    """Under h11 a stream goes through ASGI `send`, which waits for ever for a
+    client that stops reading; uvicorn by itself would wait for that connection
+    for ever. ConsoleServer bounds the wait (CONNECTIONS_GRACE_S, 5 s)."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.e2e.embedded", str(port), "h11", "20000"],
+        cwd=REPO, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    stalled = socket.socket()
+    try:
+        assert process.stdout is not None
+        secret = process.stdout.readline().strip()
+        stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        connect_when_listening(stalled, port)
+        stalled.sendall(
+            b"GET /jobs/api/jobs/sse HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Authorization: Bearer " + secret.encode() + b"\r\n\r\n"
+        )
+        assert stalled.recv(4096).startswith(b"HTTP/1.1 200")
+        time.sleep(1)  # the snapshot, megabytes, fills every buffer on the way
+
+        began = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(timeout=20)
+        took = time.monotonic() - began
+        said = process.stdout.read()
+    finally:
+        stalled.close()
+        process.kill()
+        if process.stdout is not None:
+            process.stdout.close()
+
+    assert took < 5 + 3
+    assert code in (0, -signal.SIGTERM)
+    assert "deck stopped" in said
+
+
+def connect_when_listening(sock: socket.socket, port: int) -> None:
+    """The secret is printed from the lifespan, just before uvicorn listens."""
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            sock.connect(("127.0.0.1", port))
+            return
+        except ConnectionRefusedError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
