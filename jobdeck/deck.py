@@ -47,6 +47,13 @@ log = logging.getLogger("jobdeck.scheduler")
 
 INTERRUPTED_REASON = "interrupted: the process exited during the run"
 
+# A thread cannot be stopped: the body of a run cancelled or timed out may go on
+# in its thread, and a second body of the same job must not run beside it.
+GIVEN_UP_BODY_RUNNING = (
+    "the body of a run given up (cancelled or timed out) is still running in its "
+    "thread, and no new run starts until it returns"
+)
+
 if sys.version_info >= (3, 12):
 
     def _start_task(coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
@@ -106,7 +113,7 @@ class Deck:
         self._sleeping_until: float | None = None
         self._hurry = asyncio.Event()
         self.default_timeout_s = default_timeout_s
-        self._threads = WorkerThreads(max_threads)
+        self._threads = WorkerThreads(max_threads, self._on_given_up_end)
         self._writer = StoreWriter(self.store, self._on_store_health, self.clock)
         self._tasks: list[asyncio.Task[None]] = []
         # The task of every run in progress, and its job.
@@ -213,6 +220,10 @@ class Deck:
             until = job["paused_until"] or "someone resumes it"
             by = f"paused by {state.paused_by} since {job['paused_at']}"
             return "paused", f"{by}, until {until}"
+        if self._threads.bodies_running(state.name):
+            return "given_up_body_running", (
+                f"{GIVEN_UP_BODY_RUNNING}; its next tick is due at {next_run}"
+            )
         if state.last_skip_reason is not None:
             skipped = f"its last tick was skipped ({state.last_skip_reason})"
             return "skipped", f"{skipped}; the next is due at {next_run}"
@@ -295,7 +306,7 @@ class Deck:
         self._tasks.clear()
         self._threads.shutdown()
         # A deck may be started again: its thread bodies then need threads.
-        self._threads = WorkerThreads(self._threads.max_threads)
+        self._threads = WorkerThreads(self._threads.max_threads, self._on_given_up_end)
         self._publish_scheduler()
         self.hub.close_all()
         if was_running:
@@ -335,6 +346,8 @@ class Deck:
         state = self.controlled_state(name)
         if state.running is not None:
             raise JobConflict(f"job {name!r} is already running")
+        if self._threads.bodies_running(name):
+            raise JobConflict(f"job {name!r} cannot run: {GIVEN_UP_BODY_RUNNING}")
         self._start_run(state, Trigger.MANUAL, actor.name)
         self._audit(actor, "run", state, None, {"trigger": "manual"})
         return self._object(state)
@@ -523,6 +536,9 @@ class Deck:
                 state, due, f"still running since {iso(state.running.started_at)}"
             )
             return
+        if self._threads.bodies_running(state.name):
+            self._skip(state, due, GIVEN_UP_BODY_RUNNING)
+            return
 
         state.last_scheduled_due = due
         state.last_scheduled_unix = self._walls.unix(due)
@@ -696,6 +712,17 @@ class Deck:
                 outcome,
                 extra={"action": "run_" + outcome, "job": state.name},
             )
+
+    def _on_given_up_end(self, name: str) -> None:
+        """A body given up earlier has returned: its job may run again."""
+        state = self._jobs.get(name)
+        if state is not None:
+            log.info(
+                "the body of a given-up run of %s has returned",
+                name,
+                extra={"action": "given_up_body_ended", "job": name},
+            )
+            self._changed(state, persist=False)
 
     def _on_progress(
         self, state: JobState, run: Run, fraction: float | None, message: str | None

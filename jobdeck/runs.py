@@ -253,7 +253,7 @@ async def _call_body(
     assert job.body is not None
     if job.body_kind is BodyKind.ASYNC:
         return await job.body(*_arguments(job, context))
-    return await _in_thread(job.body, _arguments(job, context), context, threads)
+    return await _in_thread(job, _arguments(job, context), context, threads)
 
 
 def _arguments(job: Job, context: RunContext | None) -> tuple[Any, ...]:
@@ -261,14 +261,15 @@ def _arguments(job: Job, context: RunContext | None) -> tuple[Any, ...]:
 
 
 async def _in_thread(
-    body: Any,
+    job: Job,
     arguments: tuple[Any, ...],
     context: RunContext | None,
     threads: WorkerThreads,
 ) -> Any:
     """A thread cannot be stopped from outside: on cancel or timeout the body is
     told through its context, and its thread is given up so it starves no one."""
-    future = threads.run(body, arguments)
+    assert job.body is not None
+    future = threads.run(job.body, arguments, key=job.name)
     try:
         return await future
     except asyncio.CancelledError:

@@ -30,15 +30,21 @@ from typing import Any
 # where 6 threads kept up.
 DEFAULT_MAX_THREADS = min(32, (os.cpu_count() or 1) + 4)
 
-_Work = tuple[asyncio.Future[Any], Callable[..., Any], tuple[Any, ...]]
-# A body's outcome: its future, and its value or the exception it raised.
-_Outcome = tuple[asyncio.Future[Any], Any, BaseException | None]
+_Work = tuple[asyncio.Future[Any], Callable[..., Any], tuple[Any, ...], str | None]
+# A body's outcome: its future, its value or the exception it raised, its key.
+_Outcome = tuple[asyncio.Future[Any], Any, BaseException | None, str | None]
 _STOP = None
 
 
 class WorkerThreads:
-    def __init__(self, max_threads: int = DEFAULT_MAX_THREADS) -> None:
+    def __init__(
+        self,
+        max_threads: int = DEFAULT_MAX_THREADS,
+        on_given_up_end: Callable[[str], None] | None = None,
+    ) -> None:
         self.max_threads = max_threads
+        # Called on the loop with its key when a given-up body returns at last.
+        self.on_given_up_end = on_given_up_end
         self._work: queue.SimpleQueue[_Work | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._counted = 0  # live threads that count against the limit
@@ -47,6 +53,9 @@ class WorkerThreads:
         # to come free (or a thread started in a given-up one's place) will take.
         self._waiting = 0
         self._running: dict[asyncio.Future[Any], threading.Thread] = {}
+        # Bodies started and not yet returned, by their work's key (a job's name),
+        # given-up ones included: a job must not start a body beside its own.
+        self._bodies: dict[str, int] = {}
         self._abandoned: set[threading.Thread] = set()
         self._closed = False
         self._outcomes: deque[_Outcome] = deque()
@@ -56,13 +65,16 @@ class WorkerThreads:
     def abandoned_count(self) -> int:
         return len(self._abandoned)
 
-    def run(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> asyncio.Future[Any]:
+    def run(
+        self, fn: Callable[..., Any], args: tuple[Any, ...], key: str | None = None
+    ) -> asyncio.Future[Any]:
         """`fn(*args)` in a worker thread; its value or exception comes back in
-        the future, on the running loop."""
+        the future, on the running loop. `key` names whose body it is (see
+        bodies_running)."""
         if self._closed:
             raise RuntimeError("the worker threads are shut down")
         future = asyncio.get_running_loop().create_future()
-        self._work.put((future, fn, args))
+        self._work.put((future, fn, args, key))
         with self._lock:
             if self._idle:
                 self._idle -= 1  # that idle thread will take this work
@@ -71,6 +83,10 @@ class WorkerThreads:
             else:
                 self._waiting += 1
         return future
+
+    def bodies_running(self, key: str) -> int:
+        """How many bodies run under `key` now, given-up ones included."""
+        return self._bodies.get(key, 0)
 
     def abandon(self, future: asyncio.Future[Any]) -> None:
         """Stop counting the thread that runs `future`: its run was given up.
@@ -112,7 +128,7 @@ class WorkerThreads:
         self._leave(me)
 
     def _run(self, me: threading.Thread, work: _Work) -> None:
-        future, fn, args = work
+        future, fn, args, key = work
         with self._lock:
             # Under the lock abandon() takes: a run given up before this point
             # has its future cancelled already and is skipped; one given up
@@ -120,10 +136,14 @@ class WorkerThreads:
             starting = not future.cancelled()
             if starting:
                 self._running[future] = me
-        outcome = self._call(future, fn, args) if starting else None
+                if key is not None:
+                    self._bodies[key] = self._bodies.get(key, 0) + 1
+        outcome = self._call(future, fn, args, key) if starting else None
         with self._lock:
             if starting:
                 del self._running[future]
+                if key is not None:
+                    self._forget_body(key)
             if me not in self._abandoned:
                 if self._waiting:
                     self._waiting -= 1  # it takes waiting work next
@@ -134,12 +154,15 @@ class WorkerThreads:
 
     @staticmethod
     def _call(
-        future: asyncio.Future[Any], fn: Callable[..., Any], args: tuple[Any, ...]
+        future: asyncio.Future[Any],
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        key: str | None,
     ) -> _Outcome:
         try:
-            return (future, fn(*args), None)
+            return (future, fn(*args), None, key)
         except BaseException as exc:  # a job may raise anything; its run reports it
-            return (future, None, exc)
+            return (future, None, exc, key)
 
     def _hand_back(self, outcome: _Outcome) -> None:
         self._outcomes.append(outcome)
@@ -158,13 +181,22 @@ class WorkerThreads:
         self._settle_pending = False
         outcomes = self._outcomes
         while outcomes:
-            future, value, error = outcomes.popleft()
+            future, value, error, key = outcomes.popleft()
             if future.done():  # given up: cancelled, or timed out
+                if key is not None and self.on_given_up_end is not None:
+                    self.on_given_up_end(key)
                 continue
             if error is None:
                 future.set_result(value)
             else:
                 future.set_exception(error)
+
+    def _forget_body(self, key: str) -> None:
+        left = self._bodies[key] - 1
+        if left:
+            self._bodies[key] = left
+        else:
+            del self._bodies[key]
 
     def _leave(self, me: threading.Thread) -> None:
         with self._lock:

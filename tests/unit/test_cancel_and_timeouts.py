@@ -36,6 +36,13 @@ async def finished(deck: Deck, name: str, within_s: float = 5) -> dict[str, Any]
     raise AssertionError(f"{name} is still running after {within_s}s")
 
 
+async def running(deck: Deck, name: str, within_s: float = 5) -> None:
+    deadline = time.monotonic() + within_s
+    while deck.job_object(name)["status"] != "running":
+        assert time.monotonic() < deadline, f"{name} did not start in {within_s}s"
+        await asyncio.sleep(0.01)
+
+
 async def test_cancelling_an_async_run_cancels_its_task(deck: Deck) -> None:
     reached_end = []
 
@@ -199,6 +206,46 @@ async def test_cancel_of_a_job_that_is_not_running_is_a_conflict(deck: Deck) -> 
     await deck.start()
     with pytest.raises(JobConflict, match="not running"):
         await deck.cancel("idle")
+
+
+async def test_no_run_starts_beside_the_body_of_a_given_up_run(deck: Deck) -> None:
+    """A thread cannot be stopped: a body that ignores its cancel goes on, and
+    its job must not start a second body beside it (SPEC §3.2, never two runs
+    of one job at once), by schedule or by hand, until it returns."""
+    release = threading.Event()
+    inside, most_inside = [0], [0]
+    lock = threading.Lock()
+
+    def stubborn() -> None:  # never looks at run.cancelled
+        with lock:
+            inside[0] += 1
+            most_inside[0] = max(most_inside[0], inside[0])
+        release.wait(10)
+        with lock:
+            inside[0] -= 1
+
+    deck.add(define_job("stubborn", "1s", stubborn, first_delay_s=0))
+    await deck.start()
+    await running(deck, "stubborn")  # its first tick comes within a second
+    await deck.cancel("stubborn")
+    cancelled = await finished(deck, "stubborn")
+    await asyncio.sleep(1.2)  # a tick falls while the given-up body runs
+
+    with pytest.raises(JobConflict, match="still running in its thread"):
+        await deck.run_now("stubborn")
+    waiting = deck.job_object("stubborn")
+    release.set()
+    await asyncio.sleep(0.1)
+    after = deck.job_object("stubborn")
+    await asyncio.sleep(1.2)  # the next tick runs it again
+    release.set()
+
+    assert cancelled["last_outcome"] == "cancelled"
+    assert waiting["why_not_running"]["reason"] == "given_up_body_running"
+    assert waiting["skipped_count"] >= 1
+    assert after["why_not_running"]["reason"] == "skipped"  # no longer held
+    assert deck.job_object("stubborn")["run_count"] >= 2
+    assert most_inside[0] == 1
 
 
 async def test_a_run_past_its_timeout_ends_as_timeout(deck: Deck) -> None:
