@@ -50,7 +50,8 @@ class PauseRequest(BaseModel):
     """Both optional: a pause without an end lasts until someone resumes. On a
     paused job no body changes nothing; `{"until": null}` takes its end away."""
 
-    model_config = {"populate_by_name": True}
+    # A misspelt field ("untill") must not make a pause without an end.
+    model_config = {"populate_by_name": True, "extra": "forbid"}
 
     for_: Any = Field(default=None, alias="for", examples=["2h"])
     until: datetime | None = None
@@ -68,6 +69,8 @@ class NewToken(BaseModel):
 
 
 class IntervalChange(BaseModel):
+    model_config = {"extra": "forbid"}
+
     # Any JSON value is let through: the one interval validator decides, so that
     # every entry point refuses the same values with the same message.
     interval: Any = Field(examples=["5m", "1h30m"])
@@ -80,7 +83,10 @@ def deck_of(request: Request) -> Deck:
 
 def actor(request: Request, principal: Controller) -> Actor:
     client = request.client.host if request.client else None
-    return Actor(principal.username, client)
+    # A token's name may be any user's: "(token)", which no user name can hold,
+    # keeps the audit log and "paused by" unambiguous.
+    name = principal.username
+    return Actor(f"{name} (token)" if principal.uses_token else name, client)
 
 
 @public.post("/api/session")

@@ -337,7 +337,7 @@ def test_interval_sets_a_value_and_reset_goes_back_to_the_default(
     assert changed.exit_code == 0, changed.output
     assert changed.stdout.startswith("Set the interval of tuned to 1h30m; next run ")
     assert state["interval"] == "1h30m" and state["interval_overridden"] is True
-    assert "1h30m (default 1h, set by cli-tests)" in shown.stdout
+    assert "1h30m (default 1h, set by cli-tests (token))" in shown.stdout
     assert reset.exit_code == 0, reset.output
     assert reset.stdout.startswith("Set the interval of tuned to its default, 1h;")
     assert job(api, "tuned")["interval_overridden"] is False
