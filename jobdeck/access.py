@@ -36,6 +36,8 @@ SESSION_LIFETIME = timedelta(hours=12)
 SESSION_IDLE = timedelta(hours=1)
 # A session's last use is written at most this often, not on every request.
 SESSION_TOUCH_EVERY = timedelta(minutes=1)
+# Sessions whose streams' use is remembered (to write it once a minute at most).
+STREAMED_SESSIONS_KEPT = 10_000
 
 _hasher = PasswordHasher()  # argon2id with the library's current parameters
 # Verified against when the user does not exist, so that both cases take as long.
@@ -84,6 +86,10 @@ class Accounts:
         # Token lookups in flight, by the hash of the secret: requests that come
         # while one is out share it (see _token).
         self._token_lookups: dict[str, asyncio.Future[TokenRecord | None]] = {}
+        # When an open stream last recorded the use of its session (stream_ended),
+        # and the writes of those uses under way.
+        self._streamed: dict[str, datetime] = {}
+        self._touches: set[asyncio.Task[None]] = set()
 
     def _refuse_if_throttled(self, keys: list[str]) -> None:
         wait = max(
@@ -173,6 +179,41 @@ class Accounts:
             session.csrf_token,
             session.expires_at,
         )
+
+    def stream_ended(self, principal: Principal) -> bool:
+        """Asked at each heartbeat of a stream: whether its principal has ended.
+        An open stream is use of its session: a Jobs page that is watched, not
+        clicked, stays signed in up to the session's absolute end. The use is
+        written at most once a minute, as a request's is."""
+        if principal.expired():
+            self._streamed.pop(principal.session_id, None)
+            return True
+        if not principal.uses_token:
+            self._note_stream_use(principal.session_id)
+        return False
+
+    def _note_stream_use(self, session_id: str) -> None:
+        now = _now()
+        noted = self._streamed.get(session_id)
+        if noted is not None and now - noted < SESSION_TOUCH_EVERY:
+            return
+        if len(self._streamed) >= STREAMED_SESSIONS_KEPT:
+            self._streamed.clear()  # forgetting costs one more write each, no more
+        self._streamed[session_id] = now
+        touch = asyncio.ensure_future(self._touch(session_id, now))
+        self._touches.add(touch)
+        touch.add_done_callback(self._touches.discard)
+
+    async def _touch(self, session_id: str, now: datetime) -> None:
+        try:
+            await self.store.touch_session(session_id, now)
+        except Exception as exc:  # a store of the application's may raise anything
+            log.warning(
+                "could not record a stream's use of its session: %s: %s",
+                type(exc).__name__,
+                exc,
+                extra={"action": "session_touch_failed"},
+            )
 
     async def change_user(
         self, username: str, role: Role | None, password: str | None

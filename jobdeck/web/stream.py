@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import random
 import socket
 from collections.abc import Awaitable, Callable
@@ -22,7 +23,7 @@ from starlette.types import Receive, Scope, Send
 
 from jobdeck.deck import Deck
 from jobdeck.events import PING, Subscriber, encode_frame
-from jobdeck.web.auth import Viewer, viewer
+from jobdeck.web.auth import Viewer, accounts_of, viewer
 from jobdeck.web.errors import GUARDED_ERRORS
 
 router = APIRouter(dependencies=[Depends(viewer)], responses=GUARDED_ERRORS)
@@ -234,7 +235,10 @@ async def job_events(request: Request, principal: Viewer) -> EventStream:
     # Subscribing and taking the snapshot happen with no await between them, so
     # the snapshot holds exactly the changes up to the subscriber's first id.
     deck.hub.heartbeat_s = heartbeat_s
-    subscriber = deck.hub.subscribe(principal.session_id, principal.expired)
+    accounts = accounts_of(request)
+    subscriber = deck.hub.subscribe(
+        principal.session_id, functools.partial(accounts.stream_ended, principal)
+    )
     opening = _retry_hint() + encode_frame(
         deck.hub.last_id, "snapshot", deck.snapshot()
     )

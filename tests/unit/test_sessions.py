@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -53,3 +54,36 @@ async def test_a_session_ends_twelve_hours_after_sign_in_however_used() -> None:
 
     with pytest.raises(NotSignedIn, match="has ended"):
         await accounts.principal_for(secret)
+
+
+async def test_an_open_stream_is_use_of_its_session() -> None:
+    """A Jobs page watched for an hour without a click keeps its session: the
+    stream's heartbeats note the use, at most once a minute (SPEC §6: an expired
+    session ends its stream; a watched one does not expire)."""
+    accounts, store, secret = await signed_in()
+    (session_id,) = store.sessions
+    principal = await accounts.principal_for(secret)
+    long_ago = datetime.now(UTC) - timedelta(minutes=59)
+    await store.touch_session(session_id, long_ago)
+
+    ended = accounts.stream_ended(principal)  # a heartbeat of the stream
+    await asyncio.sleep(0)  # the use is written in a task of its own
+    seen = store.sessions[session_id].last_seen_at
+    await store.touch_session(session_id, long_ago)
+    accounts.stream_ended(principal)  # within the minute: not written again
+    await asyncio.sleep(0)
+
+    assert ended is False
+    assert seen is not None and datetime.now(UTC) - seen < timedelta(seconds=5)
+    assert store.sessions[session_id].last_seen_at == long_ago
+
+
+async def test_a_stream_of_a_session_past_its_absolute_end_ends() -> None:
+    accounts, _, secret = await signed_in()
+    principal = await accounts.principal_for(secret)
+    past = type(principal)(
+        principal.username, principal.role, principal.session_id,
+        principal.csrf_token, datetime.now(UTC) - timedelta(seconds=1),
+    )  # fmt: skip
+
+    assert accounts.stream_ended(past) is True
