@@ -62,8 +62,14 @@ class UserChange(BaseModel):
     password: str | None = Field(default=None, max_length=1024)
 
 
+# Room for " (token)" in the store's 128 characters of who did what (actor).
+TOKEN_NAME_MAX = 120
+
+
 class NewToken(BaseModel):
-    name: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.@-]+$")
+    name: str = Field(
+        min_length=1, max_length=TOKEN_NAME_MAX, pattern=r"^[A-Za-z0-9_.@-]+$"
+    )
     role: Role
     expires_at: datetime | None = None
 
@@ -86,7 +92,11 @@ def actor(request: Request, principal: Controller) -> Actor:
     # A token's name may be any user's: "(token)", which no user name can hold,
     # keeps the audit log and "paused by" unambiguous.
     name = principal.username
-    return Actor(f"{name} (token)" if principal.uses_token else name, client)
+    if principal.uses_token:
+        # Cut, for a token named before names were held to TOKEN_NAME_MAX: a
+        # longer actor would not fit the store's column, and its records be lost.
+        name = f"{name[:TOKEN_NAME_MAX]} (token)"
+    return Actor(name, client)
 
 
 @public.post("/api/session")
