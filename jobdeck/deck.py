@@ -220,7 +220,7 @@ class Deck:
             until = job["paused_until"] or "someone resumes it"
             by = f"paused by {state.paused_by} since {job['paused_at']}"
             return "paused", f"{by}, until {until}"
-        if self._threads.bodies_running(state.name):
+        if self._threads.bodies.running(state.name):
             return "given_up_body_running", (
                 f"{GIVEN_UP_BODY_RUNNING}; its next tick is due at {next_run}"
             )
@@ -306,7 +306,10 @@ class Deck:
         self._tasks.clear()
         self._threads.shutdown()
         # A deck may be started again: its thread bodies then need threads.
-        self._threads = WorkerThreads(self._threads.max_threads, self._on_given_up_end)
+        old = self._threads
+        self._threads = WorkerThreads(
+            old.max_threads, self._on_given_up_end, old.bodies
+        )
         self._publish_scheduler()
         self.hub.close_all()
         if was_running:
@@ -346,7 +349,7 @@ class Deck:
         state = self.controlled_state(name)
         if state.running is not None:
             raise JobConflict(f"job {name!r} is already running")
-        if self._threads.bodies_running(name):
+        if self._threads.bodies.running(name):
             raise JobConflict(f"job {name!r} cannot run: {GIVEN_UP_BODY_RUNNING}")
         self._start_run(state, Trigger.MANUAL, actor.name)
         self._audit(actor, "run", state, None, {"trigger": "manual"})
@@ -536,7 +539,7 @@ class Deck:
                 state, due, f"still running since {iso(state.running.started_at)}"
             )
             return
-        if self._threads.bodies_running(state.name):
+        if self._threads.bodies.running(state.name):
             self._skip(state, due, GIVEN_UP_BODY_RUNNING)
             return
 

@@ -36,13 +36,40 @@ _Outcome = tuple[asyncio.Future[Any], Any, BaseException | None, str | None]
 _STOP = None
 
 
+class Bodies:
+    """Bodies started and not yet returned, by key (a job's name), given-up ones
+    included: a job must not start a body beside its own. Shared by the pools a
+    deck has had, since a body given up before a stop may still run after it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._count: dict[str, int] = {}
+
+    def running(self, key: str) -> int:
+        return self._count.get(key, 0)
+
+    def enter(self, key: str) -> None:
+        with self._lock:
+            self._count[key] = self._count.get(key, 0) + 1
+
+    def leave(self, key: str) -> None:
+        with self._lock:
+            left = self._count[key] - 1
+            if left:
+                self._count[key] = left
+            else:
+                del self._count[key]
+
+
 class WorkerThreads:
     def __init__(
         self,
         max_threads: int = DEFAULT_MAX_THREADS,
         on_given_up_end: Callable[[str], None] | None = None,
+        bodies: Bodies | None = None,
     ) -> None:
         self.max_threads = max_threads
+        self.bodies = bodies or Bodies()
         # Called on the loop with its key when a given-up body returns at last.
         self.on_given_up_end = on_given_up_end
         self._work: queue.SimpleQueue[_Work | None] = queue.SimpleQueue()
@@ -53,9 +80,6 @@ class WorkerThreads:
         # to come free (or a thread started in a given-up one's place) will take.
         self._waiting = 0
         self._running: dict[asyncio.Future[Any], threading.Thread] = {}
-        # Bodies started and not yet returned, by their work's key (a job's name),
-        # given-up ones included: a job must not start a body beside its own.
-        self._bodies: dict[str, int] = {}
         self._abandoned: set[threading.Thread] = set()
         self._closed = False
         self._outcomes: deque[_Outcome] = deque()
@@ -70,7 +94,7 @@ class WorkerThreads:
     ) -> asyncio.Future[Any]:
         """`fn(*args)` in a worker thread; its value or exception comes back in
         the future, on the running loop. `key` names whose body it is (see
-        bodies_running)."""
+        Bodies)."""
         if self._closed:
             raise RuntimeError("the worker threads are shut down")
         future = asyncio.get_running_loop().create_future()
@@ -83,10 +107,6 @@ class WorkerThreads:
             else:
                 self._waiting += 1
         return future
-
-    def bodies_running(self, key: str) -> int:
-        """How many bodies run under `key` now, given-up ones included."""
-        return self._bodies.get(key, 0)
 
     def abandon(self, future: asyncio.Future[Any]) -> None:
         """Stop counting the thread that runs `future`: its run was given up.
@@ -137,13 +157,13 @@ class WorkerThreads:
             if starting:
                 self._running[future] = me
                 if key is not None:
-                    self._bodies[key] = self._bodies.get(key, 0) + 1
+                    self.bodies.enter(key)
         outcome = self._call(future, fn, args, key) if starting else None
         with self._lock:
             if starting:
                 del self._running[future]
                 if key is not None:
-                    self._forget_body(key)
+                    self.bodies.leave(key)
             if me not in self._abandoned:
                 if self._waiting:
                     self._waiting -= 1  # it takes waiting work next
@@ -190,13 +210,6 @@ class WorkerThreads:
                 future.set_result(value)
             else:
                 future.set_exception(error)
-
-    def _forget_body(self, key: str) -> None:
-        left = self._bodies[key] - 1
-        if left:
-            self._bodies[key] = left
-        else:
-            del self._bodies[key]
 
     def _leave(self, me: threading.Thread) -> None:
         with self._lock:

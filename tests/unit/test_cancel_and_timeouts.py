@@ -248,6 +248,28 @@ async def test_no_run_starts_beside_the_body_of_a_given_up_run(deck: Deck) -> No
     assert most_inside[0] == 1
 
 
+async def test_a_given_up_body_still_holds_its_job_after_a_restart(
+    deck: Deck,
+) -> None:
+    """The deck's stop gives up bodies that outlast its grace; started again in
+    the same process, it must still not run a second body beside one."""
+    release = threading.Event()
+    deck.add(define_job("stubborn", "1h", lambda: release.wait(10), first_delay_s=3600))
+    await deck.start()
+    await deck.run_now("stubborn")
+    await asyncio.sleep(0.05)
+    await deck.stop(grace_s=0.1)  # gives the body up
+    await deck.start()
+
+    with pytest.raises(JobConflict, match="still running in its thread"):
+        await deck.run_now("stubborn")
+    release.set()
+    await asyncio.sleep(0.1)
+    await deck.run_now("stubborn")
+
+    assert (await finished(deck, "stubborn"))["last_outcome"] == "success"
+
+
 async def test_a_run_past_its_timeout_ends_as_timeout(deck: Deck) -> None:
     hang = threading.Event()
     deck.add(
