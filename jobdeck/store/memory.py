@@ -180,11 +180,19 @@ class MemoryStore(Store):
             )
 
     def _keep_newest(self, run: RunRecord) -> None:
-        """Note a new run, and let its job's oldest go beyond the limit."""
+        """Note a new run, and let its job's oldest go beyond the limit, but not
+        the run in progress: ticks skipped during a long run pile up behind it."""
         ids = self._run_ids.setdefault(run.job_name, deque())
         ids.append(run.id)
-        if self.runs_kept_per_job is not None and len(ids) > self.runs_kept_per_job:
-            del self.runs[ids.popleft()]
+        if self.runs_kept_per_job is None:
+            return
+        for _ in range(len(ids) - self.runs_kept_per_job):
+            oldest = ids.popleft()
+            kept = self.runs.get(oldest)
+            if kept is not None and kept.finished_at is None:
+                ids.append(oldest)  # it stays, counted as the newest
+            else:
+                self.runs.pop(oldest, None)
 
     def _raise_if_failing(self) -> None:
         if self.failing is not None:

@@ -239,3 +239,19 @@ async def test_the_memory_store_keeps_each_jobs_newest_runs_only() -> None:
     assert [r.id for r in await store.list_runs("other", 10)] == ["other"]
     with pytest.raises(ValueError, match="1 or more"):
         MemoryStore(runs_kept_per_job=0)
+
+
+async def test_the_memory_store_keeps_a_run_in_progress_past_its_limit() -> None:
+    """A long run and the ticks skipped meanwhile: the skips go, the run stays."""
+    store = MemoryStore(runs_kept_per_job=3)
+    await store.write_batch([], [run("long", T0, finished=False)], [])
+    skips = [
+        run(f"skip-{i}", T0 + timedelta(seconds=i), outcome="skipped")
+        for i in range(1, 6)
+    ]
+    await store.write_batch([], skips, [])
+
+    kept = {r.id for r in await store.list_runs("probe", 10)}
+
+    assert "long" in kept
+    assert kept == {"long", "skip-4", "skip-5"}
