@@ -344,18 +344,24 @@ def format_traceback(exc: BaseException) -> str:
 
 def _safe_str(value: object) -> str:
     try:
-        text = str(value)
+        return str(value)
     except Exception:
         return "<message could not be read>"
-    # Lone surrogates cannot be encoded to UTF-8 for storage or the wire.
-    return text.encode("utf-8", errors="replace").decode("utf-8")
 
 
 def cap_text(text: str, limit_bytes: int) -> str:
-    """Cut `text` to at most `limit_bytes` of UTF-8, saying how much was cut."""
+    """Text a run keeps (summary, error, traceback, log, progress), as every store
+    and the wire take it: a lone surrogate, which is not UTF-8, becomes "?", and
+    a NUL, which PostgreSQL refuses in text, U+FFFD; then cut to at most
+    `limit_bytes` of UTF-8, saying how much was cut. (A value a store refuses is
+    dropped with its whole record: docs/behaviour.md, "Store failures".)"""
+    if not text.isascii():
+        text = text.encode("utf-8", errors="replace").decode("utf-8")
+    if "\x00" in text:
+        text = text.replace("\x00", "\N{REPLACEMENT CHARACTER}")
     if len(text) * 4 <= limit_bytes:
         return text  # even four-byte characters fit
-    encoded = text.encode("utf-8", errors="replace")
+    encoded = text.encode("utf-8")
     if len(encoded) <= limit_bytes:
         return text
     kept = encoded[:limit_bytes].decode("utf-8", errors="ignore")

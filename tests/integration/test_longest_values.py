@@ -1,12 +1,15 @@
-"""Every value the API lets in is stored, at its longest, on SQLite and PostgreSQL.
+"""Every value the API lets in, at its longest, and whatever text a job's body
+makes, is stored, on SQLite and PostgreSQL.
 
-SQLite does not hold a VARCHAR to its length; PostgreSQL refuses a longer value,
-and the writer then drops the record (docs/behaviour.md, "Store failures"): a
-control answered 200 would be undone by a restart and missing from the audit log.
+SQLite does not hold a VARCHAR to its length, and takes NUL in text; PostgreSQL
+refuses both, and the writer then drops the record (docs/behaviour.md, "Store
+failures"): a control answered 200 would be undone by a restart and missing from
+the audit log, and a run would be missing from its job's history.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -18,6 +21,7 @@ from argon2 import PasswordHasher
 from jobdeck.access import Accounts, Role
 from jobdeck.deck import Deck
 from jobdeck.jobs import define_job
+from jobdeck.runs import RunContext
 from jobdeck.store import SqlStore, schema
 from jobdeck.web.api import TOKEN_NAME_MAX
 from jobdeck.web.app import create_app
@@ -103,3 +107,43 @@ async def test_a_token_name_longer_than_the_bound_is_refused(
         )
 
     assert answer.status_code == 422
+
+
+async def test_text_with_nul_and_lone_surrogates_from_a_body_is_stored(
+    store: SqlStore,
+) -> None:
+    """A command's output may hold NUL; an exception's message anything."""
+    deck = Deck(store=store, node="test")
+
+    def talks(run: RunContext) -> str:
+        run.log.info("log \x00 \ud800")
+        run.progress(0.5, "progress \x00")
+        return "summary \x00 \udcff"
+
+    def fails() -> None:
+        raise ValueError("error \x00 \ud800")
+
+    deck.add(define_job("talks", "1h", talks, first_delay_s=3600))
+    deck.add(define_job("fails", "1h", fails, first_delay_s=3600))
+    deck.add(
+        define_job(
+            "prints", "1h", command=["printf", "out\\000put"], first_delay_s=3600
+        )
+    )
+    await deck.start()
+    try:
+        for name in ("talks", "fails", "prints"):
+            await deck.run_now(name)
+        await asyncio.sleep(0.5)
+        await deck.flush()
+        (talked,) = await store.list_runs("talks", 5)
+        (failed,) = await store.list_runs("fails", 5)
+        (printed,) = await store.list_runs("prints", 5)
+    finally:
+        await deck.stop(grace_s=1)
+
+    assert deck._writer.dropped_records == 0
+    assert talked.summary == "summary \ufffd ?"
+    assert talked.log is not None and "log \ufffd ?" in talked.log
+    assert failed.error == "ValueError: error \ufffd ?"
+    assert printed.summary == "out\ufffdput"
