@@ -7,6 +7,7 @@ store keeps only its SHA-256, so a copy of the database opens no session.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 import secrets
@@ -198,7 +199,13 @@ class Accounts:
         if noted is not None and now - noted < SESSION_TOUCH_EVERY:
             return
         if len(self._streamed) >= STREAMED_SESSIONS_KEPT:
-            self._streamed.clear()  # forgetting costs one more write each, no more
+            # Those noted over a minute ago would be written again anyway.
+            recent = {
+                s: at
+                for s, at in self._streamed.items()
+                if now - at < SESSION_TOUCH_EVERY
+            }
+            self._streamed = recent if len(recent) < STREAMED_SESSIONS_KEPT else {}
         self._streamed[session_id] = now
         touch = asyncio.ensure_future(self._touch(session_id, now))
         self._touches.add(touch)
@@ -294,6 +301,13 @@ class Accounts:
             token.name, Role(token.role), f"token:{token.id}", None, token.expires_at
         )
 
+    def _lookup_done(
+        self, digest: str, lookup: asyncio.Future[TokenRecord | None]
+    ) -> None:
+        # Only this lookup: after a revoke, a newer one may stand under the digest.
+        if self._token_lookups.get(digest) is lookup:
+            del self._token_lookups[digest]
+
     async def _token(self, digest: str) -> TokenRecord | None:
         """The token with this hash, looked up once for all requests that ask
         while the lookup is out: a thousand clients reconnecting with one token
@@ -303,7 +317,7 @@ class Accounts:
         if pending is None:
             pending = asyncio.ensure_future(self.store.token_by_hash(digest))
             self._token_lookups[digest] = pending
-            pending.add_done_callback(lambda _: self._token_lookups.pop(digest, None))
+            pending.add_done_callback(functools.partial(self._lookup_done, digest))
         return await asyncio.shield(pending)
 
 

@@ -116,6 +116,7 @@ class Deck:
         self._threads = WorkerThreads(max_threads, self._on_given_up_end)
         self._writer = StoreWriter(self.store, self._on_store_health, self.clock)
         self._tasks: list[asyncio.Task[None]] = []
+        self._starting = False
         # The task of every run in progress, and its job.
         self._runs: dict[asyncio.Task[None], JobState] = {}
         self.running = False
@@ -241,6 +242,12 @@ class Deck:
             "streams": self.hub.subscriber_count,
         }
 
+    def dropped_records(self) -> dict[str, int]:
+        """Records the store never got, by why: refused for their values, or
+        beyond the backlog held while it was down (docs/behaviour.md)."""
+        writer = self._writer
+        return {"refused": writer.dropped_records, "backlog": writer.dropped_runs}
+
     def snapshot(self) -> dict[str, Any]:
         """The body of GET /api/jobs."""
         return {"scheduler": self.scheduler_object(), "jobs": self.job_objects()}
@@ -249,9 +256,16 @@ class Deck:
 
     async def start(self, schedule: bool = True, refusal: str | None = None) -> None:
         """Load persisted state and, unless told not to, start scheduling."""
-        if self._tasks:
+        if self._tasks or self._starting:
             # A second loop and writer would start every run twice.
             raise RuntimeError("the deck is already started: stop() it first")
+        self._starting = True
+        try:
+            await self._start(schedule, refusal)
+        finally:
+            self._starting = False
+
+    async def _start(self, schedule: bool, refusal: str | None) -> None:
         self.started_at = self.clock.now()
         self._loop_ref = asyncio.get_running_loop()
         self.hub.reopen()

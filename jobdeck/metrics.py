@@ -73,6 +73,15 @@ class DeckCollector(Collector):
             "1 while this process schedules runs",
             value=1 if self.deck.running else 0,
         )
+        dropped = CounterMetricFamily(
+            "jobdeck_store_dropped_records",
+            "Records the store never got: refused for their values, or beyond "
+            "the backlog held while it was down",
+            labels=["reason"],
+        )
+        for reason, count in self.deck.dropped_records().items():
+            dropped.add_metric([reason], count)
+        yield dropped
         yield GaugeMetricFamily(
             "jobdeck_event_streams",
             "Open event streams",

@@ -663,6 +663,7 @@ async def test_metrics_need_a_principal_and_speak_prometheus(
     assert 'jobdeck_job_last_success_timestamp_seconds{job="probe"}' in text
     assert 'jobdeck_job_paused{job="slow"} 1.0' in text
     assert "jobdeck_scheduler_running 1.0" in text
+    assert 'jobdeck_store_dropped_records_total{reason="refused"} 0.0' in text
 
 
 async def test_cross_site_form_and_plain_text_posts_are_refused(

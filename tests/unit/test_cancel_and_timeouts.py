@@ -171,6 +171,12 @@ async def test_a_deck_started_again_after_a_stop_still_runs_thread_bodies(
     assert (job["last_outcome"], job["last_error"]) == ("success", None)
 
 
+class SlowToLoad(MemoryStore):
+    async def load_jobs(self) -> dict[str, Any]:
+        await asyncio.sleep(0.05)
+        return await super().load_jobs()
+
+
 async def test_starting_a_started_deck_is_refused_and_changes_nothing(
     deck: Deck,
 ) -> None:
@@ -180,6 +186,13 @@ async def test_starting_a_started_deck_is_refused_and_changes_nothing(
 
     with pytest.raises(RuntimeError, match="already started"):
         await deck.start()
+    again = Deck(store=SlowToLoad())  # two starts at once, the first not done
+    first = asyncio.ensure_future(again.start())
+    await asyncio.sleep(0.001)
+    with pytest.raises(RuntimeError, match="already started"):
+        await again.start()
+    await first
+    await again.stop()
     await deck.run_now("plain")
     job = await finished(deck, "plain")
 

@@ -4,6 +4,7 @@ is kept after, so a revoke takes effect for the very next request."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import pytest
 
@@ -87,3 +88,47 @@ async def test_a_request_after_a_revoke_does_not_share_a_lookup_from_before() ->
         await accounts.principal_for_token(secret)
     assert (await before).username == "ci"  # it came before the revoke
     assert not await accounts.revoke_token(token.id)
+
+
+class GatedStore(MemoryStore):
+    """A store whose token lookups read at once and answer when the test says."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gates: list[asyncio.Event] = []
+
+    async def token_by_hash(self, secret_hash: str) -> TokenRecord | None:
+        found = await super().token_by_hash(secret_hash)
+        gate = asyncio.Event()
+        self.gates.append(gate)
+        await gate.wait()
+        return found
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    async with asyncio.timeout(2):
+        while not condition():
+            await asyncio.sleep(0)
+
+
+async def test_the_lookup_from_before_a_revoke_does_not_unlist_a_newer_one() -> None:
+    store = GatedStore()
+    accounts = Accounts(store)
+    secret, token = await accounts.create_token("ci", Role.VIEWER, "ann", None)
+    before = asyncio.ensure_future(accounts.principal_for_token(secret))
+    await until(lambda: len(store.gates) == 1)
+    await accounts.revoke_token(token.id)
+    after = asyncio.ensure_future(accounts.principal_for_token(secret))
+    await until(lambda: len(store.gates) == 2)
+
+    store.gates[0].set()  # the lookup from before the revoke ends
+    await before
+    joining = asyncio.ensure_future(accounts.principal_for_token(secret))
+    await asyncio.sleep(0.01)
+    lookups = len(store.gates)
+    for gate in store.gates[1:]:
+        gate.set()
+    results = await asyncio.gather(after, joining, return_exceptions=True)
+
+    assert lookups == 2  # the third request shared the second lookup
+    assert [type(result).__name__ for result in results] == ["NotSignedIn"] * 2
