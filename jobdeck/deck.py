@@ -312,8 +312,19 @@ class Deck:
         self.stop_scheduling("stopped")
         await self._finish_runs(grace_s)
         flush_s = 0.5 if self._hurry.is_set() else 5.0
-        with contextlib.suppress(asyncio.TimeoutError):
+        try:
             await asyncio.wait_for(self._writer.flush(), timeout=flush_s)
+        except TimeoutError:
+            runs, jobs, audit = self._writer.unwritten()
+            log.error(
+                "the store did not take the last records within %g s: %d runs, "
+                "%d job rows and %d audit entries are lost",
+                flush_s,
+                runs,
+                jobs,
+                audit,
+                extra={"action": "flush_failed"},
+            )
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

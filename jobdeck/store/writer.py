@@ -89,6 +89,10 @@ class StoreWriter:
         self._next_readers: list[asyncio.Future[None]] = []
         self._current_readers: list[asyncio.Future[None]] = []
         self._writing = False
+        # What the batch being written holds.
+        self._in_flight: tuple[
+            dict[str, JobSource], dict[str, RunItem], list[AuditEntry]
+        ] = ({}, {}, [])
         self._running = False
 
     def put_job(self, job: JobSource, soon: bool = True) -> None:
@@ -129,6 +133,16 @@ class StoreWriter:
         self._audit.append(entry)
         self._signal()
         self._hurry_batch()
+
+    def unwritten(self) -> tuple[int, int, int]:
+        """Runs, job rows and audit entries not in the store yet, those of the
+        batch being written included."""
+        jobs, runs, audit = self._in_flight
+        return (
+            len(runs.keys() | self._runs.keys()),
+            len(jobs.keys() | self._jobs.keys() | self._later.keys()),
+            len(audit) + len(self._audit),
+        )
 
     async def flush(self) -> None:
         """Wait until everything handed over so far is written (or given up).
@@ -232,6 +246,7 @@ class StoreWriter:
         jobs, runs, audit = self._take()
         self._current_readers, self._next_readers = self._next_readers, []
         self._writing = True
+        self._in_flight = (jobs, runs, audit)
         try:
             await self.store.write_batch(
                 # Made one at a time as the store reads them, and let go at once.
@@ -252,6 +267,7 @@ class StoreWriter:
                 return False
         finally:
             self._writing = False
+            self._in_flight = ({}, {}, [])
             _answer(self._current_readers)
 
         self._report(None)

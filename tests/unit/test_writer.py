@@ -8,6 +8,7 @@ every run."""
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -395,3 +396,27 @@ async def test_a_store_that_fails_outright_keeps_every_record_for_the_retry() ->
     assert health == ["database error: database is locked"]
     assert sorted(write._runs) == ["other", "poison"]
     task.cancel()
+
+
+class HangingStore(MemoryStore):
+    """A store that never answers a write."""
+
+    async def write_batch(self, jobs: Any, runs: Any, audit: list[AuditEntry]) -> None:
+        await asyncio.Event().wait()
+
+
+async def test_a_stop_says_what_a_store_that_does_not_answer_did_not_take(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    deck = Deck(store=HangingStore(), node="test")
+    deck.add(define_job("probe", "1h", lambda: None, first_delay_s=3600))
+    await deck.start()
+    await deck.run_now("probe")
+    await asyncio.sleep(0.1)
+
+    deck.hurry_stop()  # the flush waits 0.5 s, not 5
+    await deck.stop(grace_s=0.1)
+
+    lost = re.search(r"(\d+) runs, (\d+) job rows and (\d+) audit entries", caplog.text)
+    assert lost is not None, caplog.text
+    assert [int(count) for count in lost.groups()] == [1, 1, 1]
