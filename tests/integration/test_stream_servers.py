@@ -248,11 +248,7 @@ async def test_a_client_that_stops_reading_is_cut_off_when_its_stream_ends(
     secret, owner = await served.token()
     client = await Client.connect(served.port, secret, receive_buffer=4096)
     try:
-        await client.read_until("event: snapshot", timeout_s=5)
-        await served.deck.run_now("chatter")
-        async with asyncio.timeout(10):  # the client stops reading: the server fills
-            while unread_in_server(served) <= 64 * 1024:
-                await asyncio.sleep(0.05)
+        await stop_reading_until_skipped(served, client)
 
         served.deck.hub.close_owner(owner)
         await asyncio.sleep(0.5)  # the server cuts the connection meanwhile
@@ -277,18 +273,23 @@ async def test_a_client_that_stops_reading_holds_little_in_the_kernel(
     secret, _ = await served.token()
     client = await Client.connect(served.port, secret, receive_buffer=4096)
     try:
-        await client.read_until("event: snapshot", timeout_s=5)
-        await served.deck.run_now("chatter")
-        # The server skips the client once its own buffer holds 64 KiB, which
-        # it fills only when the kernel takes no more.
-        async with asyncio.timeout(20):
-            while unread_in_server(served) <= 64 * 1024:
-                await asyncio.sleep(0.05)
+        await stop_reading_until_skipped(served, client)
         queued = queued_in_kernel(served)
     finally:
         await client.close()
 
     assert 0 < queued <= 2 * SEND_BUFFER_BYTES
+
+
+async def stop_reading_until_skipped(served: Served, client: Client) -> None:
+    """The client reads its snapshot, then nothing, while a chatty job runs: the
+    server skips it once its own buffer holds 64 KiB, which it fills only when
+    the kernel takes no more."""
+    await client.read_until("event: snapshot", timeout_s=5)
+    await served.deck.run_now("chatter")
+    async with asyncio.timeout(20):
+        while unread_in_server(served) <= 64 * 1024:
+            await asyncio.sleep(0.05)
 
 
 def queued_in_kernel(served: Served) -> int:
