@@ -18,6 +18,7 @@ from enum import StrEnum
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from jobdeck.clock import as_utc
 from jobdeck.errors import (
     InvalidInput,
     JobConflict,
@@ -265,8 +266,10 @@ class Accounts:
         self, name: str, role: Role, created_by: str, expires_at: datetime | None
     ) -> tuple[str, TokenRecord]:
         """A new API token; the secret is returned here and never again."""
-        if expires_at is not None and expires_at <= _now():
-            raise InvalidInput("expires_at is in the past")
+        if expires_at is not None:
+            expires_at = as_utc(expires_at, "expires_at")
+            if expires_at <= _now():
+                raise InvalidInput("expires_at is in the past")
         secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
         token = TokenRecord(
             id=secrets.token_hex(8),

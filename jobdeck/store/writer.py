@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from jobdeck.clock import Clock, resolve
@@ -88,11 +88,10 @@ class StoreWriter:
         # for the batch being written.
         self._next_readers: list[asyncio.Future[None]] = []
         self._current_readers: list[asyncio.Future[None]] = []
-        self._writing = False
-        # What the batch being written holds.
-        self._in_flight: tuple[
-            dict[str, JobSource], dict[str, RunItem], list[AuditEntry]
-        ] = ({}, {}, [])
+        # What the batch being written holds; None while none is.
+        self._in_flight: (
+            tuple[dict[str, JobSource], dict[str, RunItem], list[AuditEntry]] | None
+        ) = None
         self._running = False
 
     def put_job(self, job: JobSource, soon: bool = True) -> None:
@@ -137,7 +136,7 @@ class StoreWriter:
     def unwritten(self) -> tuple[int, int, int]:
         """Runs, job rows and audit entries not in the store yet, those of the
         batch being written included."""
-        jobs, runs, audit = self._in_flight
+        jobs, runs, audit = self._in_flight or ({}, {}, [])
         return (
             len(runs.keys() | self._runs.keys()),
             len(jobs.keys() | self._jobs.keys() | self._later.keys()),
@@ -172,7 +171,7 @@ class StoreWriter:
         if self._runs or self._audit:
             readers = self._next_readers
             self._hurry_batch()
-        elif self._writing:
+        elif self._in_flight is not None:
             readers = self._current_readers
         else:
             return
@@ -245,15 +244,9 @@ class StoreWriter:
     async def _write_pending(self) -> bool:
         jobs, runs, audit = self._take()
         self._current_readers, self._next_readers = self._next_readers, []
-        self._writing = True
         self._in_flight = (jobs, runs, audit)
         try:
-            await self.store.write_batch(
-                # Made one at a time as the store reads them, and let go at once.
-                (job.record() for job in jobs.values()),
-                (_run_record(run) for run in runs.values()),
-                audit,
-            )
+            await self._write(jobs.values(), runs.values(), audit)
         except Exception as exc:
             # Besides the store's own failures (StoreError), a fault in an
             # application's Store must not end the writer either: history would
@@ -266,8 +259,7 @@ class StoreWriter:
                 self._report(failure)
                 return False
         finally:
-            self._writing = False
-            self._in_flight = ({}, {}, [])
+            self._in_flight = None
             _answer(self._current_readers)
 
         self._report(None)
@@ -312,11 +304,7 @@ class StoreWriter:
         """Write one record; drop it if the store refuses it. None unless the
         store itself failed."""
         try:
-            await self.store.write_batch(
-                (job.record() for job in jobs),
-                (_run_record(run) for run in runs),
-                list(audit),
-            )
+            await self._write(jobs, runs, list(audit))
         except Exception as exc:
             if not _refuses_the_records(exc):
                 return exc
@@ -328,6 +316,19 @@ class StoreWriter:
                 extra={"action": "record_dropped"},
             )
         return None
+
+    async def _write(
+        self,
+        jobs: Iterable[JobSource],
+        runs: Iterable[RunItem],
+        audit: list[AuditEntry],
+    ) -> None:
+        await self.store.write_batch(
+            # Made one at a time as the store reads them, and let go at once.
+            (job.record() for job in jobs),
+            (_run_record(run) for run in runs),
+            audit,
+        )
 
     def _take(
         self,

@@ -11,7 +11,6 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from pydantic import BaseModel, Field
 
 from jobdeck.access import Role
-from jobdeck.clock import as_utc
 from jobdeck.deck import Actor, Deck
 from jobdeck.errors import InvalidInput, InvalidInterval, JobNotFound
 from jobdeck.intervals import parse_interval
@@ -203,7 +202,7 @@ def _pause_end(body: PauseRequest) -> datetime | None:
             exc.field = "for"
             raise
         return datetime.now(UTC) + timedelta(seconds=seconds)
-    return None if body.until is None else as_utc(body.until, "until")
+    return body.until  # Deck.pause takes it into UTC, or refuses it
 
 
 @router.post("/api/jobs/{name}/resume")
@@ -275,11 +274,8 @@ async def list_tokens(request: Request, _: Admin) -> dict[str, Any]:
 async def create_token(
     body: NewToken, request: Request, who: Controller
 ) -> dict[str, Any]:
-    expires_at = body.expires_at
-    if expires_at is not None:
-        expires_at = as_utc(expires_at, "expires_at")
     secret, token = await accounts_of(request).create_token(
-        body.name, body.role, who.username, expires_at
+        body.name, body.role, who.username, body.expires_at
     )
     return {"token": _token_object(token), "secret": secret}
 
