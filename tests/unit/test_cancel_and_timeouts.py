@@ -17,6 +17,7 @@ from jobdeck.jobs import define_job
 from jobdeck.runs import RunContext
 from jobdeck.store.memory import MemoryStore
 from jobdeck.testing import FakeClock, settle
+from tests.held import HeldBody
 
 
 @pytest.fixture
@@ -34,13 +35,6 @@ async def finished(deck: Deck, name: str, within_s: float = 5) -> dict[str, Any]
             return job
         await asyncio.sleep(0.01)
     raise AssertionError(f"{name} is still running after {within_s}s")
-
-
-async def running(deck: Deck, name: str, within_s: float = 5) -> None:
-    deadline = time.monotonic() + within_s
-    while deck.job_object(name)["status"] != "running":
-        assert time.monotonic() < deadline, f"{name} did not start in {within_s}s"
-        await asyncio.sleep(0.01)
 
 
 async def test_cancelling_an_async_run_cancels_its_task(deck: Deck) -> None:
@@ -97,16 +91,16 @@ async def test_cancelling_a_thread_run_tells_the_body_and_frees_its_thread(
     deck: Deck,
 ) -> None:
     saw_cancel = threading.Event()
-    stuck = threading.Event()
 
     def cooperative(run: RunContext) -> None:
         while not run.cancelled:
             time.sleep(0.01)
         saw_cancel.set()
 
+    stuck = HeldBody()
     deck.add(define_job("polite", "1h", cooperative, first_delay_s=3600))
-    deck.add(define_job("stuck-1", "1h", lambda: stuck.wait(), first_delay_s=3600))
-    deck.add(define_job("stuck-2", "1h", lambda: stuck.wait(), first_delay_s=3600))
+    deck.add(define_job("stuck-1", "1h", stuck, first_delay_s=3600))
+    deck.add(define_job("stuck-2", "1h", stuck, first_delay_s=3600))
     deck.add(define_job("quick", "1h", lambda: "done", first_delay_s=3600))
     await deck.start()
 
@@ -119,12 +113,16 @@ async def test_cancelling_a_thread_run_tells_the_body_and_frees_its_thread(
     # Two hung bodies fill both threads; once given up, others still run.
     await deck.run_now("stuck-1")
     await deck.run_now("stuck-2")
-    await asyncio.sleep(0.05)
+    await stuck.until_entered(2)
     await deck.cancel("stuck-1")
     await deck.cancel("stuck-2")
     await deck.run_now("quick")
-    assert (await finished(deck, "quick"))["last_outcome"] == "success"
-    stuck.set()
+    quick = await finished(deck, "quick")
+    inside = stuck.inside
+    stuck.release.set()
+
+    assert quick["last_outcome"] == "success"
+    assert inside == 2  # quick ran while both hung bodies held their threads
 
 
 async def test_a_body_that_cancels_its_own_task_is_an_error_not_a_shutdown(
@@ -225,21 +223,10 @@ async def test_no_run_starts_beside_the_body_of_a_given_up_run(deck: Deck) -> No
     """A thread cannot be stopped: a body that ignores its cancel goes on, and
     its job must not start a second body beside it (SPEC §3.2, never two runs
     of one job at once), by schedule or by hand, until it returns."""
-    release = threading.Event()
-    inside, most_inside = [0], [0]
-    lock = threading.Lock()
-
-    def stubborn() -> None:  # never looks at run.cancelled
-        with lock:
-            inside[0] += 1
-            most_inside[0] = max(most_inside[0], inside[0])
-        release.wait(10)
-        with lock:
-            inside[0] -= 1
-
+    stubborn = HeldBody()  # never looks at run.cancelled
     deck.add(define_job("stubborn", "1s", stubborn, first_delay_s=0))
     await deck.start()
-    await running(deck, "stubborn")  # its first tick comes within a second
+    await stubborn.until_entered()  # its first tick comes within a second
     await deck.cancel("stubborn")
     cancelled = await finished(deck, "stubborn")
     await asyncio.sleep(1.2)  # a tick falls while the given-up body runs
@@ -247,18 +234,16 @@ async def test_no_run_starts_beside_the_body_of_a_given_up_run(deck: Deck) -> No
     with pytest.raises(JobConflict, match="still running in its thread"):
         await deck.run_now("stubborn")
     waiting = deck.job_object("stubborn")
-    release.set()
+    stubborn.release.set()
     await asyncio.sleep(0.1)
     after = deck.job_object("stubborn")
-    await asyncio.sleep(1.2)  # the next tick runs it again
-    release.set()
+    await stubborn.until_entered(2)  # the next tick runs it again
 
     assert cancelled["last_outcome"] == "cancelled"
     assert waiting["why_not_running"]["reason"] == "given_up_body_running"
     assert waiting["skipped_count"] >= 1
     assert after["why_not_running"]["reason"] == "skipped"  # no longer held
-    assert deck.job_object("stubborn")["run_count"] >= 2
-    assert most_inside[0] == 1
+    assert stubborn.most_inside == 1
 
 
 async def test_a_given_up_body_still_holds_its_job_after_a_restart(
@@ -266,17 +251,17 @@ async def test_a_given_up_body_still_holds_its_job_after_a_restart(
 ) -> None:
     """The deck's stop gives up bodies that outlast its grace; started again in
     the same process, it must still not run a second body beside one."""
-    release = threading.Event()
-    deck.add(define_job("stubborn", "1h", lambda: release.wait(10), first_delay_s=3600))
+    stubborn = HeldBody()
+    deck.add(define_job("stubborn", "1h", stubborn, first_delay_s=3600))
     await deck.start()
     await deck.run_now("stubborn")
-    await asyncio.sleep(0.05)
+    await stubborn.until_entered()
     await deck.stop(grace_s=0.1)  # gives the body up
     await deck.start()
 
     with pytest.raises(JobConflict, match="still running in its thread"):
         await deck.run_now("stubborn")
-    release.set()
+    stubborn.release.set()
     await asyncio.sleep(0.1)
     await deck.run_now("stubborn")
 

@@ -10,6 +10,7 @@ import time
 import pytest
 
 from jobdeck.threads import WorkerThreads
+from tests.held import HeldBody
 
 
 async def test_results_and_exceptions_come_back() -> None:
@@ -42,9 +43,9 @@ async def test_no_more_threads_than_the_limit_run_at_once() -> None:
 
 async def test_an_abandoned_hung_thread_does_not_starve_the_others() -> None:
     threads = WorkerThreads(max_threads=1)
-    hang = threading.Event()
-    hung = threads.run(hang.wait, ())
-    await asyncio.sleep(0.05)
+    hang = HeldBody()
+    hung = threads.run(hang, ())
+    await hang.until_entered()
 
     threads.abandon(hung)
     hung.cancel()
@@ -52,7 +53,7 @@ async def test_an_abandoned_hung_thread_does_not_starve_the_others() -> None:
 
     assert result == "still served"
     assert threads.abandoned_count == 1
-    hang.set()
+    hang.release.set()
     threads.shutdown()
 
 
@@ -60,9 +61,9 @@ async def test_work_queued_behind_hung_bodies_runs_once_they_are_given_up() -> N
     """Every thread is in a hung body and more work waits; when the hung runs
     are given up, the waiting work must not wait for their bodies to end."""
     threads = WorkerThreads(max_threads=2)
-    hang = threading.Event()
-    hung = [threads.run(hang.wait, ()) for _ in range(2)]
-    await asyncio.sleep(0.05)
+    hang = HeldBody()
+    hung = [threads.run(hang, ()) for _ in range(2)]
+    await hang.until_entered(2)
     waiting = threads.run(lambda: "served", ())
 
     for future in hung:
@@ -70,7 +71,8 @@ async def test_work_queued_behind_hung_bodies_runs_once_they_are_given_up() -> N
         future.cancel()
 
     assert await asyncio.wait_for(waiting, 5) == "served"
-    hang.set()
+    assert hang.inside == 2
+    hang.release.set()
     threads.shutdown()
 
 
