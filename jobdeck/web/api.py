@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import PlainTextResponse
@@ -84,6 +84,27 @@ class IntervalChange(BaseModel):
 def deck_of(request: Request) -> Deck:
     deck: Deck = request.app.state.deck
     return deck
+
+
+def known_job(name: str, request: Request) -> str:
+    """The path's job name, once the job is known: FastAPI checks a body before
+    the route runs but after its dependencies, so a control on an unknown job
+    answers 404 whatever its body holds, as the same control without one does."""
+    deck_of(request).state(name)
+    return name
+
+
+async def known_user(username: str, request: Request) -> str:
+    """The path's user name, once the user is known (as known_job)."""
+    if await accounts_of(request).store.get_user(username) is None:
+        raise JobNotFound(f"no user named {username!r:.80}")
+    return username
+
+
+# After the principal in a route's parameters: who may not control answers 403
+# before learning whether a job or user exists.
+KnownJob = Annotated[str, Depends(known_job)]
+KnownUser = Annotated[str, Depends(known_user)]
 
 
 def actor(request: Request, principal: Controller) -> Actor:
@@ -178,7 +199,7 @@ async def cancel_run(name: str, request: Request, who: Controller) -> dict[str, 
 
 @router.post("/api/jobs/{name}/pause")
 async def pause_job(
-    name: str, request: Request, who: Controller, body: PauseRequest | None = None
+    request: Request, who: Controller, name: KnownJob, body: PauseRequest | None = None
 ) -> dict[str, Any]:
     until = _pause_end(body) if body is not None else None
     until_resumed = (
@@ -212,7 +233,7 @@ async def resume_job(name: str, request: Request, who: Controller) -> dict[str, 
 
 @router.put("/api/jobs/{name}/interval")
 async def set_interval(
-    name: str, body: IntervalChange, request: Request, who: Controller
+    request: Request, who: Controller, name: KnownJob, body: IntervalChange
 ) -> dict[str, Any]:
     deck = deck_of(request)
     return {"job": await deck.set_interval(name, body.interval, actor(request, who))}
@@ -244,7 +265,7 @@ async def add_user(body: NewUser, request: Request, _: Controller) -> dict[str, 
 
 @router.patch("/api/users/{username}")
 async def change_user(
-    username: str, body: UserChange, request: Request, _: Controller
+    request: Request, _: Controller, username: KnownUser, body: UserChange
 ) -> dict[str, Any]:
     ended = await accounts_of(request).change_user(username, body.role, body.password)
     _end_streams(request, ended)

@@ -78,6 +78,13 @@ async def admin(anonymous: httpx.AsyncClient) -> httpx.AsyncClient:
     return anonymous
 
 
+@pytest.fixture
+async def viewer(anonymous_too: httpx.AsyncClient) -> httpx.AsyncClient:
+    token = await signed_in(anonymous_too, "vera", "viewer password")
+    anonymous_too.headers["X-CSRF-Token"] = token
+    return anonymous_too
+
+
 def error_of(answer: httpx.Response) -> dict[str, str]:
     body = answer.json()
     assert set(body) == {"error"}, body
@@ -221,6 +228,27 @@ async def test_unknown_jobs_are_404(admin: httpx.AsyncClient) -> None:
         answer = await admin.request(method, path, json=body)
         assert answer.status_code == 404, path
         assert error_of(answer)["code"] == "not_found"
+
+
+async def test_a_change_to_an_unknown_job_or_user_is_404_whatever_its_body(
+    admin: httpx.AsyncClient, viewer: httpx.AsyncClient
+) -> None:
+    for path, body in [
+        ("/api/jobs/nope/pause", {"for": 5}),
+        ("/api/jobs/nope/pause", {"untill": "2030-01-01T00:00:00Z"}),
+        ("/api/jobs/nope/interval", {}),
+        ("/api/jobs/nope/interval", {"interval": "5m", "extra": 1}),
+        ("/api/users/nope", {"role": "owner"}),
+    ]:
+        method = {"pause": "POST", "interval": "PUT"}.get(
+            path.rsplit("/", 1)[1], "PATCH"
+        )
+        answer = await admin.request(method, path, json=body)
+        looked_at_by_a_viewer = await viewer.request(method, path, json=body)
+
+        assert answer.status_code == 404, (path, body)
+        assert error_of(answer)["code"] == "not_found"
+        assert looked_at_by_a_viewer.status_code == 403, (path, body)
 
 
 async def test_get_on_an_action_is_405_and_does_nothing(
