@@ -4,6 +4,8 @@ never holding up the schedule."""
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from collections.abc import Callable
 from itertools import pairwise
 from pathlib import Path
@@ -329,3 +331,17 @@ async def _crash(deck: Deck) -> None:
         task.cancel()
     await asyncio.gather(*deck._tasks, return_exceptions=True)
     await deck.store.close()
+    await _sqlite_threads_ended()
+
+
+async def _sqlite_threads_ended(within_s: float = 5) -> None:
+    """A connection whose opening was cancelled is closed by aiosqlite's thread on
+    its own, and the thread then reports to the loop: it must be done before the
+    test's loop closes, where a killed process would just be gone."""
+    deadline = time.monotonic() + within_s
+    while any(
+        thread.name.endswith("(_connection_worker_thread)")
+        for thread in threading.enumerate()
+    ):
+        assert time.monotonic() < deadline, "an SQLite connection was left open"
+        await asyncio.sleep(0.005)
