@@ -4,9 +4,10 @@ fake clock. Runs are counted from a ledger the probe job writes, not from jobdec
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from itertools import pairwise
 
 import pytest
@@ -466,6 +467,62 @@ async def test_a_wall_clock_jump_neither_bursts_nor_stalls(
     assert next_run is not None
     shown = datetime.fromisoformat(next_run)
     assert abs((shown - clock.now()).total_seconds()) <= 10  # shown on the new wall
+
+
+async def _quick() -> None:
+    pass
+
+
+@pytest.mark.parametrize(
+    "start, lasting_h, jobs",
+    [
+        # Spring: 2027-03-28 02:00 CET becomes 03:00 CEST (01:00Z).
+        (datetime(2027, 3, 27, 10, 59, 59, tzinfo=UTC), 26, {"1d": 86400, "1h": 3600}),
+        # Autumn: 2027-10-31 03:00 CEST becomes 02:00 CET again (01:00Z).
+        (datetime(2027, 10, 30, 21, 59, 59, tzinfo=UTC), 6, {"1h": 3600, "30m": 1800}),
+    ],
+)
+async def test_intervals_are_elapsed_time_across_daylight_saving_changes(
+    monkeypatch: pytest.MonkeyPatch,
+    start: datetime,
+    lasting_h: int,
+    jobs: dict[str, int],
+) -> None:
+    """Case BC-15, on a server in Europe/Berlin: runs come exactly one interval
+    apart in UTC, none lost in the missing hour nor doubled in the repeated one,
+    and `1d` is 24 h (13:00 CEST after 12:00 CET), as docs/behaviour.md says."""
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    time.tzset()
+    clock = FakeClock(start)
+    deck = Deck(store=MemoryStore(), clock=clock, node="test")
+    for interval in jobs:
+        deck.add(define_job(f"every-{interval}", interval, _quick, first_delay_s=0))
+    await started(deck)
+    try:
+        await clock.advance(lasting_h * 3600, step=30)
+        starts = {
+            interval: sorted(
+                run.started_at
+                for run in await deck.store.list_runs(f"every-{interval}", 100)
+            )
+            for interval in jobs
+        }
+        next_runs = [deck.job_object(f"every-{i}")["next_run_at"] for i in jobs]
+    finally:
+        await deck.stop(grace_s=0.1)
+        monkeypatch.undo()
+        time.tzset()
+
+    for interval, seconds in jobs.items():
+        gaps = {(b - a).total_seconds() for a, b in pairwise(starts[interval])}
+        assert gaps == {seconds}, interval
+        # The first run comes at the clock's first step, 30 s in; then one a gap.
+        runs_due = (lasting_h * 3600 - 30) // seconds + 1
+        assert len(starts[interval]) == runs_due, interval
+    if "1d" in jobs:  # 13:00 CEST, within the clock's 30 s steps
+        after_24h = starts["1d"][1] - datetime(2027, 3, 28, 11, 0, tzinfo=UTC)
+        assert 0 <= after_24h.total_seconds() < 31
+    assert all(shown.endswith("Z") for shown in next_runs)
 
 
 async def test_jobs_registered_together_start_spread_out(
