@@ -25,7 +25,7 @@ from tests.browser.browsing import (
 
 skip_without_chromium()
 
-from playwright.sync_api import BrowserContext, Locator, Page, expect  # noqa: E402
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 
@@ -296,3 +296,32 @@ def test_a_link_to_the_panel_opens_it(
     expect(detail).to_be_hidden()
     # The dialog's close event, which clears the link, comes just after it hides.
     expect(page).to_have_url(re.compile(r"/admin/jobs$"))
+
+
+def test_times_of_another_utc_offset_than_today_show_their_zone(
+    browser: Browser, server: str
+) -> None:
+    """Case BC-15: in Europe/Berlin the autumn night has two 02:30s, an hour
+    apart. Seen after the change, the first (CEST) carries its zone and the second
+    (CET, today's offset) does not; a summer day's time does too, a winter's not."""
+    context = browser.new_context(
+        base_url=server, timezone_id="Europe/Berlin", locale="en-GB"
+    )
+    page = context.new_page()
+    page.goto("/login")
+    shown = page.evaluate(
+        """async () => {
+            const { localText } = await import("/static/times.js");
+            const now = Date.parse("2027-10-31T01:45:00Z");  // 02:45 CET
+            return [
+                "2027-10-31T00:30:00Z", "2027-10-31T01:30:00Z",
+                "2027-07-01T10:00:00Z", "2027-12-01T10:00:00Z",
+            ].map((iso) => localText(iso, now));
+        }"""
+    )
+    context.close()
+
+    assert re.fullmatch(r"02:30:00 (CEST|GMT\+2)", shown[0]), shown
+    assert shown[1] == "02:30:00", shown
+    assert re.fullmatch(r"1 Jul(,| at)? 12:00 (CEST|GMT\+2)", shown[2]), shown
+    assert shown[3] == "1 Dec, 11:00", shown

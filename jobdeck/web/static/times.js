@@ -17,6 +17,10 @@ const localFormats = {
   }),
   any: new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" }),
 };
+// A moment whose UTC offset is not today's is shown with its zone: across a
+// daylight-saving change a clock time alone is ambiguous (the autumn night has two
+// 02:30s).
+const zoneFormat = new Intl.DateTimeFormat(undefined, { timeZoneName: "short" });
 // A UTC time as the server writes it, inside plain words.
 const ISO_TIME = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z/g;
 
@@ -70,15 +74,20 @@ export function relativeText(kind, iso, now = Date.now()) {
   return FORMATS[kind](now - ms);
 }
 
-// The local clock time of a moment, with its date unless it is today.
+// The local clock time of a moment, with its date unless it is today, and its
+// zone if its offset from UTC is not today's.
 export function localText(iso, now = Date.now()) {
   const ms = parseTime(iso);
   if (ms === null) return "";
   const day = new Date(ms);
   const today = new Date(now);
-  if (day.toDateString() === today.toDateString()) return localFormats.today.format(ms);
-  if (day.getFullYear() === today.getFullYear()) return localFormats.year.format(ms);
-  return localFormats.any.format(ms);
+  let format = localFormats.any;
+  if (day.toDateString() === today.toDateString()) format = localFormats.today;
+  else if (day.getFullYear() === today.getFullYear()) format = localFormats.year;
+  const text = format.format(ms);
+  if (day.getTimezoneOffset() === today.getTimezoneOffset()) return text;
+  const zone = zoneFormat.formatToParts(ms).find((part) => part.type === "timeZoneName");
+  return zone ? `${text} ${zone.value}` : text;
 }
 
 export function refreshTime(element, now = Date.now()) {
