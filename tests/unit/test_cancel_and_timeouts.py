@@ -37,6 +37,18 @@ async def finished(deck: Deck, name: str, within_s: float = 5) -> dict[str, Any]
     raise AssertionError(f"{name} is still running after {within_s}s")
 
 
+async def no_longer_held(deck: Deck, name: str, within_s: float = 5) -> dict[str, Any]:
+    """The job once the body of its given-up run has returned and the deck knows."""
+    deadline = time.monotonic() + within_s
+    while True:
+        job = deck.job_object(name)
+        why = job["why_not_running"]
+        if why is None or why["reason"] != "given_up_body_running":
+            return job
+        assert time.monotonic() < deadline, f"{name} is still held after {within_s}s"
+        await asyncio.sleep(0.01)
+
+
 async def test_cancelling_an_async_run_cancels_its_task(deck: Deck) -> None:
     reached_end = []
 
@@ -90,9 +102,10 @@ async def test_a_run_cancelled_before_its_first_step_is_finished(deck: Deck) -> 
 async def test_cancelling_a_thread_run_tells_the_body_and_frees_its_thread(
     deck: Deck,
 ) -> None:
-    saw_cancel = threading.Event()
+    inside, saw_cancel = threading.Event(), threading.Event()
 
     def cooperative(run: RunContext) -> None:
+        inside.set()
         while not run.cancelled:
             time.sleep(0.01)
         saw_cancel.set()
@@ -105,7 +118,7 @@ async def test_cancelling_a_thread_run_tells_the_body_and_frees_its_thread(
     await deck.start()
 
     await deck.run_now("polite")
-    await asyncio.sleep(0.05)
+    await asyncio.to_thread(inside.wait, 5)  # a run cancelled sooner never starts
     await deck.cancel("polite")
     assert (await finished(deck, "polite"))["last_outcome"] == "cancelled"
     assert saw_cancel.wait(2)
@@ -235,8 +248,7 @@ async def test_no_run_starts_beside_the_body_of_a_given_up_run(deck: Deck) -> No
         await deck.run_now("stubborn")
     waiting = deck.job_object("stubborn")
     stubborn.release.set()
-    await asyncio.sleep(0.1)
-    after = deck.job_object("stubborn")
+    after = await no_longer_held(deck, "stubborn")
     await stubborn.until_entered(2)  # the next tick runs it again
 
     assert cancelled["last_outcome"] == "cancelled"
@@ -262,7 +274,7 @@ async def test_a_given_up_body_still_holds_its_job_after_a_restart(
     with pytest.raises(JobConflict, match="still running in its thread"):
         await deck.run_now("stubborn")
     stubborn.release.set()
-    await asyncio.sleep(0.1)
+    await no_longer_held(deck, "stubborn")
     await deck.run_now("stubborn")
 
     assert (await finished(deck, "stubborn"))["last_outcome"] == "success"
