@@ -23,6 +23,7 @@ from typing import Any, cast
 
 from jobdeck import scheduler
 from jobdeck.clock import Clock, SystemClock, WallTimes, as_utc, resolve
+from jobdeck.commands import Commands
 from jobdeck.errors import InvalidInput, InvalidJob, JobConflict, JobNotFound
 from jobdeck.events import SCHEDULER_SUBJECT, EventHub
 from jobdeck.intervals import format_interval, parse_interval
@@ -114,6 +115,7 @@ class Deck:
         self._hurry = asyncio.Event()
         self.default_timeout_s = default_timeout_s
         self._threads = WorkerThreads(max_threads, self._on_given_up_end)
+        self._commands = Commands()
         self._writer = StoreWriter(self.store, self._on_store_health, self.clock)
         self._tasks: list[asyncio.Task[None]] = []
         self._starting = False
@@ -684,7 +686,9 @@ class Deck:
     async def _drive(self, state: JobState, run: Run) -> None:
         try:
             timeout_s = state.job.timeout_s or self.default_timeout_s
-            result = await execute(state.job, run.context, self._threads, timeout_s)
+            result = await execute(
+                state.job, run.context, self._threads, self._commands, timeout_s
+            )
         except asyncio.CancelledError:
             result = _cancelled_result(run)
         self._finish_run(state, run, result)
@@ -782,6 +786,11 @@ class Deck:
                 self._cancel_run(state, state.running)
         if self._runs:
             await asyncio.wait(set(self._runs), timeout=2)
+        if self._runs:
+            # Commands that ignore SIGTERM: the process may not wait out their
+            # KILL_AFTER_S, and they must not outlive it.
+            self._commands.kill_all()
+            await asyncio.wait(set(self._runs), timeout=1)
 
     # Bookkeeping -------------------------------------------------------------------
 

@@ -8,7 +8,6 @@ exceptions that cannot even print themselves, into an Outcome and a bounded mess
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import traceback
 from collections.abc import Callable
@@ -17,6 +16,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from jobdeck.commands import Commands
 from jobdeck.jobs import BodyKind, Job
 from jobdeck.threads import WorkerThreads
 
@@ -208,6 +208,7 @@ async def execute(
     job: Job,
     context: RunContext | None,
     threads: WorkerThreads,
+    commands: Commands,
     timeout_s: float | None,
 ) -> RunResult:
     """Run the job's body once and describe how it ended. Never raises, except
@@ -221,11 +222,11 @@ async def execute(
             assert job.body is not None
             value = await job.body(*_arguments(job, context))
         elif timeout_s is None:
-            value = await _call_body(job, context, threads)
+            value = await _call_body(job, context, threads, commands)
         else:
             deadline = asyncio.timeout(timeout_s)
             async with deadline:
-                value = await _call_body(job, context, threads)
+                value = await _call_body(job, context, threads, commands)
     except asyncio.CancelledError:
         raise
     except BaseException as exc:
@@ -244,11 +245,11 @@ async def execute(
 
 
 async def _call_body(
-    job: Job, context: RunContext | None, threads: WorkerThreads
+    job: Job, context: RunContext | None, threads: WorkerThreads, commands: Commands
 ) -> Any:
     if job.body_kind is BodyKind.COMMAND:
         assert job.command is not None
-        return await _run_command(job.command)
+        return await commands.run(job.command)
 
     assert job.body is not None
     if job.body_kind is BodyKind.ASYNC:
@@ -277,45 +278,6 @@ async def _in_thread(
             context._cancelled = True
         threads.abandon(future)
         raise
-
-
-class CommandFailed(Exception):
-    """A command job exited with a non-zero status."""
-
-
-async def _run_command(command: Any) -> str:
-    process = await asyncio.create_subprocess_exec(
-        *command,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-        stdin=asyncio.subprocess.DEVNULL,
-    )
-    try:
-        output, _ = await process.communicate()
-    except asyncio.CancelledError:
-        await _stop_process(process)
-        raise
-
-    text = output.decode(errors="replace").strip()
-    if process.returncode != 0:
-        raise CommandFailed(f"exit status {process.returncode}: {_last_lines(text)}")
-    return _last_lines(text)
-
-
-async def _stop_process(process: asyncio.subprocess.Process) -> None:
-    """Terminate, then kill if it has not gone after a grace period."""
-    with contextlib.suppress(ProcessLookupError):
-        process.terminate()
-    try:
-        await asyncio.wait_for(process.wait(), timeout=5)
-    except TimeoutError:
-        with contextlib.suppress(ProcessLookupError):
-            process.kill()
-        await process.wait()
-
-
-def _last_lines(text: str, count: int = 5) -> str:
-    return "\n".join(text.splitlines()[-count:])
 
 
 def _summary_of(value: Any) -> str | None:

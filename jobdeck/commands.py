@@ -1,0 +1,124 @@
+"""Command bodies: a job whose body is a program, run as a process of its own.
+
+Each command runs in a process group of its own, so that cancel, timeout and
+shutdown reach the processes it started too (a shell's children, say): signalled
+alone, the command would die and leave them running, reparented to init, where
+the job's next run could meet them (SPEC §3.2: never two runs of one job at once).
+A process that leaves its group on purpose (a daemon calling setsid) is out of
+reach; so are children still running when the command itself succeeds, which a
+command may well mean to leave behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+from collections.abc import Sequence
+from pathlib import Path
+
+# A command told to stop (SIGTERM) is killed (SIGKILL) after this long.
+KILL_AFTER_S = 5.0
+OUTPUT_LINES_KEPT = 5
+PROC = Path("/proc")
+
+
+class CommandFailed(Exception):
+    """A command job exited with a non-zero status."""
+
+
+class Commands:
+    """The commands a deck runs now, by process group, so that its stop can kill
+    what its runs' cancellation has not ended in time."""
+
+    def __init__(self) -> None:
+        self._groups: set[int] = set()
+
+    async def run(self, argv: Sequence[str]) -> str:
+        """The command's last lines of output; raises CommandFailed on a non-zero
+        exit. Cancelled, it stops the command's whole group before it returns."""
+        process = await asyncio.create_subprocess_exec(
+            *argv,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            stdin=asyncio.subprocess.DEVNULL,
+            start_new_session=True,  # its own session, so its own process group
+        )
+        self._groups.add(process.pid)
+        try:
+            output, _ = await process.communicate()
+        except asyncio.CancelledError:
+            await _stop_group(process)
+            raise
+        finally:
+            self._groups.discard(process.pid)
+
+        text = output.decode(errors="replace").strip()
+        if process.returncode != 0:
+            raise CommandFailed(
+                f"exit status {process.returncode}: {_last_lines(text)}"
+            )
+        return _last_lines(text)
+
+    def kill_all(self) -> None:
+        """SIGKILL every command still running, with its group: for a deck's stop,
+        which cannot wait KILL_AFTER_S for commands that ignore SIGTERM."""
+        for group in list(self._groups):
+            _signal_group(group, signal.SIGKILL)
+
+
+async def _stop_group(process: asyncio.subprocess.Process) -> None:
+    """SIGTERM to the group; SIGKILL to whatever is left of it after KILL_AFTER_S.
+    The group outlives its leader while any member does: those are waited for too."""
+    group = process.pid
+    _signal_group(group, signal.SIGTERM)
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(KILL_AFTER_S):
+            await process.wait()
+            while _group_alive(group):
+                await asyncio.sleep(0.05)
+    _signal_group(group, signal.SIGKILL)
+    await process.wait()
+
+
+def _signal_group(group: int, signum: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):  # the whole group has gone
+        os.killpg(group, signum)
+
+
+def _group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # a member runs as another user: still there
+        return True
+    return _has_live_member(group)
+
+
+def _has_live_member(group: int) -> bool:
+    """A dead process stays in its group until it is reaped, which an init that
+    reaps nothing (in some containers) never does: where /proc tells, only a
+    member that is not a zombie counts."""
+    if not PROC.is_dir():
+        return True
+    for entry in PROC.iterdir():
+        try:
+            # After "pid (name)": state, parent, process group.
+            state, _, member_of = _stat_fields(entry)[:3]
+        except (OSError, ValueError, IndexError):  # not a process, or gone
+            continue
+        if int(member_of) == group and state not in ("Z", "X"):
+            return True
+    return False
+
+
+def _stat_fields(entry: Path) -> list[str]:
+    if not entry.name.isdigit():
+        raise ValueError(entry.name)
+    return (entry / "stat").read_text().rsplit(")", 1)[1].split()
+
+
+def _last_lines(text: str) -> str:
+    return "\n".join(text.splitlines()[-OUTPUT_LINES_KEPT:])

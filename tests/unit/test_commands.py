@@ -1,0 +1,117 @@
+"""Command bodies end with everything they started: cancel, timeout and a deck's
+stop reach a command's children, even those that ignore SIGTERM (SPEC §3.2)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from jobdeck import commands
+from jobdeck.deck import Deck
+from jobdeck.jobs import define_job
+from jobdeck.store.memory import MemoryStore
+
+
+@pytest.fixture
+async def deck() -> AsyncIterator[Deck]:
+    deck = Deck(store=MemoryStore(), node="test")
+    yield deck
+    await deck.stop(grace_s=0.1)
+
+
+def shell_with_child(pid_file: Path, ignore_term: bool = False) -> list[str]:
+    """A shell that starts a long sleep, writes its pid, and waits for it; with
+    `ignore_term`, both ignore SIGTERM (an ignored signal is inherited)."""
+    trap = "trap '' TERM; " if ignore_term else ""
+    return ["sh", "-c", f"{trap}sleep 300 & echo $! > {pid_file}; wait"]
+
+
+async def child_pid(pid_file: Path, within_s: float = 5) -> int:
+    deadline = time.monotonic() + within_s
+    while not pid_file.exists() or not pid_file.read_text().strip():
+        assert time.monotonic() < deadline, "the command did not start its child"
+        await asyncio.sleep(0.01)
+    return int(pid_file.read_text())
+
+
+def alive(pid: int) -> bool:
+    """Running, or stopped: anything but gone or a zombie waiting to be reaped."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state not in ("Z", "X")
+
+
+async def gone(pid: int, within_s: float) -> bool:
+    deadline = time.monotonic() + within_s
+    while alive(pid):
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.02)
+    return True
+
+
+async def finished(deck: Deck, name: str) -> dict[str, object]:
+    deadline = time.monotonic() + 10
+    while (job := deck.job_object(name))["status"] == "running":
+        assert time.monotonic() < deadline, f"{name} is still running"
+        await asyncio.sleep(0.02)
+    return job
+
+
+async def test_cancel_ends_the_children_of_a_command(
+    deck: Deck, tmp_path: Path
+) -> None:
+    pid_file = tmp_path / "child"
+    deck.add(define_job("shell", "1h", command=shell_with_child(pid_file)))
+    await deck.start()
+    await deck.run_now("shell")
+    child = await child_pid(pid_file)
+
+    await deck.cancel("shell")
+    job = await finished(deck, "shell")
+
+    assert job["last_outcome"] == "cancelled"
+    assert await gone(child, within_s=2)
+
+
+async def test_children_that_ignore_sigterm_are_killed_after_the_grace(
+    deck: Deck, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(commands, "KILL_AFTER_S", 0.5)
+    pid_file = tmp_path / "child"
+    command = shell_with_child(pid_file, ignore_term=True)
+    deck.add(define_job("stubborn", "1h", command=command, timeout="1s"))
+    await deck.start()
+    await deck.run_now("stubborn")
+    child = await child_pid(pid_file)
+
+    job = await finished(deck, "stubborn")
+
+    assert job["last_outcome"] == "timeout"
+    assert await gone(child, within_s=1)
+
+
+async def test_a_stop_kills_commands_that_ignore_sigterm_without_waiting_them_out(
+    tmp_path: Path,
+) -> None:
+    deck = Deck(store=MemoryStore(), node="test")
+    pid_file = tmp_path / "child"
+    command = shell_with_child(pid_file, ignore_term=True)
+    deck.add(define_job("stubborn", "1h", command=command))
+    await deck.start()
+    await deck.run_now("stubborn")
+    child = await child_pid(pid_file)
+
+    began = time.monotonic()
+    await deck.stop(grace_s=0.1)
+    took = time.monotonic() - began
+
+    assert took < commands.KILL_AFTER_S  # cancel, 2 s for the runs, then SIGKILL
+    assert await gone(child, within_s=1)
+    assert deck.job_object("stubborn")["last_outcome"] == "interrupted"
