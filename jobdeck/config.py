@@ -16,6 +16,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+
 from jobdeck.errors import InvalidInput, JobdeckError
 from jobdeck.intervals import parse_interval
 from jobdeck.jobs import Job, define_job
@@ -61,6 +63,15 @@ class Settings:
     @property
     def uses_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def sqlite_file(self) -> Path | None:
+        """The SQLite database's file, wherever `db` puts it (the backup job copies
+        it); None for PostgreSQL or an in-memory SQLite."""
+        url = sa.engine.make_url(self.database_url)
+        if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+            return None
+        return Path(url.database)
 
 
 def load_settings(

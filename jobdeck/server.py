@@ -42,11 +42,8 @@ def build_app(settings: Settings) -> FastAPI:
     for job in settings.jobs:
         deck.add(job)
     if settings.stock_enabled:
-        sqlite_file = (
-            settings.data_dir / "jobdeck.sqlite3" if settings.uses_sqlite else None
-        )
         register_stock_jobs(
-            StockContext(deck, settings.data_dir, sqlite_file), settings.stock
+            StockContext(deck, settings.data_dir, settings.sqlite_file), settings.stock
         )
     accounts = Accounts(store)
 

@@ -3,9 +3,12 @@ from collections.abc import Iterator
 from contextlib import closing
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from jobdeck.config import load_settings
+from jobdeck.server import build_app
 from jobdeck.stock import backups
 from jobdeck.stock.backups import (
     BackupError,
@@ -195,3 +198,37 @@ def test_the_summary_says_size_check_and_rotation() -> None:
 )
 def test_sizes_are_written_for_people(size: int, text: str) -> None:
     assert format_size(size) == text
+
+
+@pytest.mark.parametrize(
+    "db_url, expected",
+    [
+        (None, "data/jobdeck.sqlite3"),
+        ("sqlite:///{tmp}/elsewhere.sqlite3", "elsewhere.sqlite3"),
+        ("postgresql://postgres@127.0.0.1/test", None),
+        ("sqlite://", None),
+    ],
+)
+def test_the_backup_copies_the_database_the_server_uses(
+    tmp_path: Path, db_url: str | None, expected: str | None
+) -> None:
+    """The server's `db`, wherever it puts the SQLite file, is what db-backup
+    copies; not a file of the data directory's that may be stale or absent."""
+    flags: dict[str, Any] = {"data_dir": tmp_path / "data"}
+    if db_url is not None:
+        flags["db_url"] = db_url.format(tmp=tmp_path)
+    settings = load_settings(None, environ={}, flags=flags)
+
+    deck = build_app(settings).state.deck
+    names = [job["name"] for job in deck.job_objects()]
+
+    if expected is None:
+        assert "db-backup" not in names
+    else:
+        database = tmp_path / expected
+        with closing(sqlite3.connect(database)) as connection:
+            connection.execute("CREATE TABLE runs (id INTEGER PRIMARY KEY)")
+        deck.state("db-backup").job.body()
+
+        (copy,) = backups_in(tmp_path / "data" / "backups")
+        assert copy.startswith(database.stem)
