@@ -56,8 +56,11 @@ from jobdeck.stock.files import (
 )
 
 _NEVER = datetime.max.replace(tzinfo=UTC)
-_MAC = re.compile(r"(?:\d+-)?[0-9a-f]{1,2}(?::[0-9a-f]{1,2})*")
-_IAID = re.compile(r"T?\d+")
+# ASCII digits only: Python's \d and str.isdigit() also take "²" or "٣", which
+# int() then refuses.
+_MAC = re.compile(r"(?:\d+-)?[0-9a-f]{1,2}(?::[0-9a-f]{1,2})*", re.ASCII)
+_IAID = re.compile(r"T?\d+", re.ASCII)
+MAX_BLOCK_DEPTH = 16
 _TOP_LEVEL_KEYWORDS = frozenset(
     {
         "lease",
@@ -223,7 +226,7 @@ def _dnsmasq_lease(fields: list[str], source: str) -> Lease:
 
 
 def _dnsmasq_expiry(text: str) -> datetime | None:
-    if not text.isdigit():
+    if not _is_number(text):
         raise _Damage(0, f"not an expiry time: {text!r}")
     if int(text) == 0:
         return None
@@ -294,7 +297,8 @@ class _StatementReader:
     def at_end(self) -> bool:
         return self.position >= len(self.tokens)
 
-    def statement(self, nested: bool) -> _Statement:
+    def statement(self, depth: int = 0) -> _Statement:
+        """The next statement, inside `depth` blocks (0: at the top level)."""
         offset = self.tokens[self.position].offset
         words: list[_Token] = []
         while not self.at_end():
@@ -304,21 +308,25 @@ class _StatementReader:
             if token.kind == ";":
                 return _Statement(tuple(words), None, offset)
             if token.kind == "{":
-                return _Statement(tuple(words), self._body(token), offset)
+                return _Statement(tuple(words), self._body(token, depth + 1), offset)
             _check_word(token, words)
-            if token.text == "lease" and (words or nested):
+            if token.text == "lease" and (words or depth):
                 self._check_no_lease_at(index, bool(words))
             words.append(token)
 
         raise _Damage(self.end_offset, "the file ends in the middle of a statement")
 
-    def _body(self, opening: _Token) -> tuple[_Statement, ...]:
+    def _body(self, opening: _Token, depth: int) -> tuple[_Statement, ...]:
+        # dhcpd nests a block or two; a damaged file could nest thousands, and
+        # the recursion would fail the whole sync, not this declaration.
+        if depth > MAX_BLOCK_DEPTH:
+            raise _Damage(opening.offset, f"blocks nested over {MAX_BLOCK_DEPTH} deep")
         statements: list[_Statement] = []
         while not self.at_end():
             if self.tokens[self.position].kind == "}":
                 self.position += 1
                 return tuple(statements)
-            statements.append(self.statement(nested=True))
+            statements.append(self.statement(depth))
 
         raise _Damage(opening.offset, "this block is not closed by '}'")
 
@@ -384,7 +392,7 @@ def parse_isc_leases(text: str, source: str) -> LeaseTable:
 def _next_declaration(reader: _StatementReader, source: str) -> Lease | None:
     start = reader.position
     try:
-        statement = reader.statement(nested=False)
+        statement = reader.statement()
     except _Damage:
         # Where a statement breaks, its end is unknown: resume at the next
         # lease. A statement that only holds a bad value ends where it should.
@@ -442,7 +450,7 @@ def _read_time(words: tuple[_Token, ...]) -> dict[str, Any]:
         return {name: None}
     if len(when) == 2 and when[0].text == "epoch":
         return {name: _from_epoch(when[1].text, when[1].offset)}
-    if len(when) != 3 or not when[0].text.isdigit():
+    if len(when) != 3 or not _is_number(when[0].text):
         raise _Damage(words[0].offset, f"unreadable {name} time")
 
     try:
@@ -552,6 +560,10 @@ def _ip_address(text: str, offset: int) -> _Address:
         return ipaddress.ip_address(text)
     except ValueError:
         raise _Damage(offset, f"not an IP address: {text!r}") from None
+
+
+def _is_number(text: str) -> bool:
+    return text.isascii() and text.isdigit()
 
 
 def _from_epoch(text: str, offset: int) -> datetime:
