@@ -99,7 +99,15 @@ def async_driver_url(url: str) -> str:
         "postgresql": "postgresql+psycopg",
         "postgres": "postgresql+psycopg",
     }
-    return f"{drivers.get(scheme, scheme)}://{rest}"
+    if scheme in drivers.values():
+        return url
+    if scheme not in drivers:
+        # Not the URL itself, which may hold a password.
+        raise InvalidInput(
+            f"the database URL's scheme {scheme!r} is not supported: use sqlite:// "
+            "or postgresql://"
+        )
+    return f"{drivers[scheme]}://{rest}"
 
 
 def _apply_file(settings: Settings, path: Path) -> Settings:

@@ -9,6 +9,7 @@ import gc
 import logging
 import os
 import signal
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from types import FrameType
@@ -50,7 +51,6 @@ def build_app(settings: Settings) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await store.open()
-        await _announce_first_admin(accounts, settings)
         with DeckLock(settings.data_dir) as lock:
             await deck.start(schedule=lock.held, refusal=lock.refusal)
             # Everything built so far lives as long as the process: keeping it out
@@ -69,9 +69,18 @@ def build_app(settings: Settings) -> FastAPI:
 
 
 def serve(settings: Settings) -> None:
-    app = build_app(settings)
+    """Run the server until a signal stops it. What can fail at start-up (the
+    database, the first admin, the port) fails before anything is announced, with
+    a JobdeckError that says why."""
     if (settings.tls_cert is None) != (settings.tls_key is None):
         raise InvalidInput("HTTPS needs both a certificate and its key")
+    app = build_app(settings)
+    listener = _listen(settings.host, settings.port)
+    try:
+        asyncio.run(_prepare_store(settings))
+    except BaseException:
+        listener.close()
+        raise
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -86,7 +95,34 @@ def serve(settings: Settings) -> None:
     # it; a graceful stop is a success, so these handlers turn that into exit 0.
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, _exit_quietly)
-    ConsoleServer(config, app.state.deck).run()
+    ConsoleServer(config, app.state.deck).run(sockets=[listener])
+
+
+async def _prepare_store(settings: Settings) -> None:
+    """Open (and migrate) the database and make the first admin, on a store of
+    their own: a failure here is an error message, where inside the server's
+    start-up it would be uvicorn's traceback."""
+    store = SqlStore(settings.database_url)
+    await store.open()
+    try:
+        await _announce_first_admin(Accounts(store), settings)
+    finally:
+        await store.close()
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The server's socket, bound before the server starts: a port in use stops
+    it before it announces anything or starts a job."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+    except OSError as exc:
+        listener.close()
+        why = exc.strerror or str(exc)
+        raise InvalidInput(f"cannot listen on {host}:{port}: {why}") from None
+    return listener
 
 
 def _exit_quietly(signum: int, frame: FrameType | None) -> None:

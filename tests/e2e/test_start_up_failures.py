@@ -1,0 +1,72 @@
+"""`jobdeck serve` that cannot start says why in one line and exits 1: no
+traceback, and nothing announced or scheduled before it fails."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support import REPO, free_port
+
+pytestmark = pytest.mark.e2e
+
+
+def serve(data_dir: Path, *flags: str, **env: str) -> subprocess.CompletedProcess[str]:
+    command = [
+        sys.executable, "-m", "jobdeck", "serve", "--host", "127.0.0.1",
+        "--data-dir", str(data_dir), *flags,
+    ]  # fmt: skip
+    return subprocess.run(
+        command,
+        cwd=REPO,
+        env={**os.environ, "JOBDECK_ADMIN_PASSWORD": "a long enough password", **env},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
+def test_a_port_in_use_stops_it_before_it_announces_or_makes_anything(
+    tmp_path: Path,
+) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        ended = serve(tmp_path / "data", "--port", str(port))
+
+    assert ended.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in ended.stderr
+    assert "Traceback" not in ended.stderr
+    assert "serving on" not in ended.stdout
+    assert not (tmp_path / "data" / "jobdeck.sqlite3").exists()
+
+
+@pytest.mark.parametrize(
+    "flags, env, says",
+    [
+        ((), {"JOBDECK_ADMIN_PASSWORD": "short"}, "at least 10 characters"),
+        (
+            ("--db", "mysql://user:hunter2pw@127.0.0.1/x"),
+            {},
+            "'mysql' is not supported",
+        ),
+        (("--db", "sqlite:////no/such/dir/x.db"), {}, "unable to open database file"),
+        (("--db", "postgresql://postgres@127.0.0.1:1/x"), {}, "Connection refused"),
+    ],
+)
+def test_a_database_or_first_admin_that_fails_is_one_line_not_a_traceback(
+    tmp_path: Path, flags: tuple[str, ...], env: dict[str, str], says: str
+) -> None:
+    ended = serve(tmp_path / "data", "--port", str(free_port()), *flags, **env)
+
+    assert ended.returncode == 1, ended.stderr
+    assert says in ended.stderr
+    assert "Traceback" not in ended.stderr
+    assert "hunter2pw" not in ended.stderr  # a URL's password is never echoed
+    assert "serving on" not in ended.stdout
