@@ -38,13 +38,16 @@ class Commands:
     async def run(self, argv: Sequence[str]) -> str:
         """The command's last lines of output; raises CommandFailed on a non-zero
         exit. Cancelled, it stops the command's whole group before it returns."""
-        process = await asyncio.create_subprocess_exec(
-            *argv,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            stdin=asyncio.subprocess.DEVNULL,
-            start_new_session=True,  # its own session, so its own process group
-        )
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *argv,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+                stdin=asyncio.subprocess.DEVNULL,
+                start_new_session=True,  # its own session, so its own process group
+            )
+        except OSError as exc:  # no such program, not executable, no resources
+            raise CommandFailed(f"cannot start {argv[0]!r}: {exc.strerror}") from None
         self._groups.add(process.pid)
         try:
             output, _ = await process.communicate()

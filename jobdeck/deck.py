@@ -36,6 +36,7 @@ from jobdeck.runs import (
     RunResult,
     Trigger,
     execute,
+    loggable,
 )
 from jobdeck.status import JobState, iso
 from jobdeck.store.base import Store
@@ -945,8 +946,10 @@ class Deck:
             "job %s failed (%s): %s%s",
             state.name,
             result.outcome,
-            result.error,
-            "\n" + result.traceback if result.traceback else "",
+            loggable(result.error or ""),
+            "\n" + loggable(result.traceback, keep_newlines=True)
+            if result.traceback
+            else "",
             extra={"action": "run_" + result.outcome, "job": state.name},
         )
 

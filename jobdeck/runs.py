@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from jobdeck.commands import Commands
+from jobdeck.commands import CommandFailed, Commands
 from jobdeck.jobs import BodyKind, Job
 from jobdeck.threads import WorkerThreads
 
@@ -235,9 +235,10 @@ async def execute(
         if isinstance(exc, TimeoutError) and deadline and deadline.expired():
             message = f"timed out after {timeout_s:g}s"
             return RunResult(Outcome.TIMEOUT, error=message)
-        return RunResult(
-            Outcome.ERROR, error=describe_failure(exc), traceback=format_traceback(exc)
-        )
+        # A command's failure is its exit status and output: jobdeck's own frames
+        # above it would tell the operator nothing.
+        stack = None if isinstance(exc, CommandFailed) else format_traceback(exc)
+        return RunResult(Outcome.ERROR, error=describe_failure(exc), traceback=stack)
 
     if value is None:
         return SUCCEEDED
@@ -309,6 +310,22 @@ def _safe_str(value: object) -> str:
         return str(value)
     except Exception:
         return "<message could not be read>"
+
+
+# Control characters (C0, DEL, C1) and bidirectional overrides, as escapes.
+_UNLOGGABLE = {
+    code: f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    for code in (*range(0x20), *range(0x7F, 0xA0), *range(0x202A, 0x202F),
+                 *range(0x2066, 0x206A))
+} | {ord("\n"): "\\n"}  # fmt: skip
+_UNLOGGABLE_BUT_NEWLINES = {**_UNLOGGABLE, ord("\n"): "\n"}
+
+
+def loggable(text: str, keep_newlines: bool = False) -> str:
+    """A job's text (a command's output, an exception's message) as the server's
+    log may carry it: escape sequences would move the operator's terminal, and
+    line breaks forge log lines of their own."""
+    return text.translate(_UNLOGGABLE_BUT_NEWLINES if keep_newlines else _UNLOGGABLE)
 
 
 def cap_text(text: str, limit_bytes: int) -> str:

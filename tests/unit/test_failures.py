@@ -150,6 +150,35 @@ async def test_a_command_that_exits_non_zero_is_an_error(deck: Deck) -> None:
     assert job["last_error"] == "CommandFailed: exit status 3: disk full"
 
 
+async def test_a_command_that_cannot_start_names_its_program(deck: Deck) -> None:
+    deck.add(define_job("cmd", "1m", command=["/nonexistent/report", "--all"]))
+    await deck.start()
+    await deck.run_now("cmd")
+    job = await wait_until_idle(deck, "cmd")
+
+    assert job["last_error"] == (
+        "CommandFailed: cannot start '/nonexistent/report': No such file or directory"
+    )
+
+
+async def test_a_failure_is_logged_without_the_jobs_control_characters(
+    deck: Deck, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A command's output, in its error, must neither move the operator's
+    terminal nor forge a log line of its own."""
+    forged = r"printf '\033]0;PWNED\007\033[31mred\n2026-01-01 INFO forged\n'; exit 1"
+    deck.add(define_job("cmd", "1m", command=["sh", "-c", forged]))
+    await deck.start()
+    await deck.run_now("cmd")
+    job = await wait_until_idle(deck, "cmd")
+
+    (record,) = [r for r in caplog.records if r.levelname == "ERROR"]
+    logged = record.getMessage()
+    assert "\x1b" in str(job["last_error"])  # the history keeps the text as it was
+    assert "\n" not in logged and "\x1b" not in logged and "\x07" not in logged
+    assert "\\x1b]0;PWNED\\x07\\x1b[31mred\\n2026-01-01 INFO forged" in logged
+
+
 async def test_a_deep_traceback_is_captured(deck: Deck) -> None:
     def recurse(depth: int) -> None:
         if depth == 0:
