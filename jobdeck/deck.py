@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import random
 import socket
 import sys
 import uuid
@@ -117,6 +118,7 @@ class Deck:
         self.default_timeout_s = default_timeout_s
         self._threads = WorkerThreads(max_threads, self._on_given_up_end)
         self._commands = Commands()
+        self._random = random.Random()  # for jitter
         self._writer = StoreWriter(self.store, self._on_store_health, self.clock)
         self._tasks: list[asyncio.Task[None]] = []
         self._starting = False
@@ -151,6 +153,7 @@ class Deck:
         description: str | None = None,
         timeout: str | None = None,
         first_delay_s: float = 5.0,
+        jitter_s: float = 0.0,
     ) -> Callable[[JobBody], JobBody]:
         """Register the decorated function as a job; it stays callable as it was."""
 
@@ -164,6 +167,7 @@ class Deck:
                     description=description or _first_line(body.__doc__),
                     timeout=timeout,
                     first_delay_s=first_delay_s,
+                    jitter_s=jitter_s,
                 )
             )
             return body
@@ -561,7 +565,8 @@ class Deck:
         # body applies to its own job (a pause, a new interval) is the last word.
         if state.paused:
             return
-        self._set_due(state, scheduler.next_after(due, state.interval_seconds, now))
+        anchor = due - state.next_jitter
+        self._set_due(state, scheduler.next_after(anchor, state.interval_seconds, now))
         if state.running is not None:
             self._skip(
                 state, due, f"still running since {iso(state.running.started_at)}"
@@ -571,8 +576,8 @@ class Deck:
             self._skip(state, due, GIVEN_UP_BODY_RUNNING)
             return
 
-        state.last_scheduled_due = due
-        state.last_scheduled_unix = self._walls.unix(due)
+        state.last_scheduled_due = anchor
+        state.last_scheduled_unix = self._walls.unix(anchor)
         if state.metrics is not None:
             state.metrics.last_lateness_s = now - due
         self._start_run(state, Trigger.SCHEDULE, None)
@@ -603,6 +608,13 @@ class Deck:
         self._changed(state, persist=False)
 
     def _set_due(self, state: JobState, due: float | None) -> None:
+        """Plan the next tick at `due`, its cadence's time, plus a random delay of
+        up to the job's jitter (at most half its interval, so that ticks keep
+        their order)."""
+        if due is not None and state.job.jitter_s:
+            most = min(state.job.jitter_s, state.interval_seconds / 2)
+            state.next_jitter = self._random.uniform(0, most)
+            due += state.next_jitter
         state.next_due = due
         self._timer.set(state.name, due)
         if due is not None:

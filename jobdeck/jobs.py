@@ -64,6 +64,8 @@ class Job:
 
     def __post_init__(self) -> None:
         check_name(self.name)
+        if not 0 <= self.jitter_s < float("inf"):
+            raise InvalidJob(f"jitter must be 0 s or more, not {self.jitter_s!r}")
         kind, wants_context = _classify_body(self.body, self.command)
         object.__setattr__(self, "body_kind", kind)
         object.__setattr__(self, "wants_context", wants_context)

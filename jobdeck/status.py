@@ -59,6 +59,9 @@ class JobState:
     # Monotonic times: when the next scheduled run is due, and when the latest
     # scheduled run was due (the anchor of the job's cadence).
     next_due: float | None = None
+    # The random delay (the job's jitter) in next_due: its cadence goes on from
+    # next_due without it, so that jitter never adds up into drift.
+    next_jitter: float = 0.0
     last_scheduled_due: float | None = None
     # The wall time of the latest scheduled start, as a Unix time: made into a
     # datetime only when asked for (last_scheduled_at), not at every run.

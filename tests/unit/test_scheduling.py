@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import zlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -13,7 +14,7 @@ from itertools import pairwise
 import pytest
 
 from jobdeck.deck import Actor, Deck
-from jobdeck.errors import InvalidInterval, JobConflict, JobNotFound
+from jobdeck.errors import InvalidInterval, InvalidJob, JobConflict, JobNotFound
 from jobdeck.jobs import define_job
 from jobdeck.store.memory import MemoryStore
 from jobdeck.testing import FakeClock, settle
@@ -467,6 +468,30 @@ async def test_a_wall_clock_jump_neither_bursts_nor_stalls(
     assert next_run is not None
     shown = datetime.fromisoformat(next_run)
     assert abs((shown - clock.now()).total_seconds()) <= 10  # shown on the new wall
+
+
+@pytest.mark.parametrize("jitter_s, most_s", [(4.0, 4.0), (30.0, 5.0)])
+async def test_jitter_delays_each_tick_at_random_without_drift(
+    deck: Deck, clock: FakeClock, jitter_s: float, most_s: float
+) -> None:
+    """SPEC §3 `jitter`: each scheduled start comes up to `jitter` after its
+    cadence's time, at most half the interval, and the cadence never drifts."""
+    probe = Probe(clock)
+    deck.add(define_job("spread", "10s", probe, first_delay_s=0, jitter_s=jitter_s))
+    t0 = clock.monotonic()
+    await started(deck)
+    await clock.advance(200, step=0.05)
+
+    spread = (zlib.crc32(b"spread") % 1000) / 1000  # the first tick's, by name
+    delays = [start - (t0 + spread + 10 * k) for k, start in enumerate(probe.ledger)]
+    assert len(delays) == 20
+    assert all(-0.01 <= delay <= most_s + 0.06 for delay in delays), delays
+    assert len({round(delay, 1) for delay in delays}) > 5  # at random, not fixed
+
+
+def test_a_negative_jitter_is_refused() -> None:
+    with pytest.raises(InvalidJob, match="jitter"):
+        define_job("spread", "10s", _quick, jitter_s=-1)
 
 
 async def _quick() -> None:
