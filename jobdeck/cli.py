@@ -133,7 +133,7 @@ class Remote:
         from jobdeck.client import Client
 
         url = self.url or os.environ.get("JOBDECK_URL") or DEFAULT_URL
-        token = self.token or os.environ.get("JOBDECK_TOKEN") or None
+        token = self.token or _token_from_env()
         ca_cert = self.ca_cert or _path_or_none(os.environ.get("JOBDECK_CA_CERT"))
         return Client(url, token, ca_cert)
 
@@ -144,6 +144,18 @@ class Remote:
 
 def _path_or_none(text: str | None) -> Path | None:
     return Path(text) if text else None
+
+
+def _token_from_env() -> str | None:
+    from jobdeck.client import sendable
+
+    token = os.environ.get("JOBDECK_TOKEN") or None
+    if token is not None and not sendable(token):
+        raise click.UsageError(f"JOBDECK_TOKEN {_NOT_SENDABLE}")
+    return token
+
+
+_NOT_SENDABLE = "cannot be sent: a token is visible ASCII without spaces (jdt_...)"
 
 
 class Refused(click.ClickException):
@@ -167,6 +179,14 @@ def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> None:
         setattr(ctx.ensure_object(Remote), param.name, value)
 
 
+def _remember_token(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    from jobdeck.client import sendable
+
+    if value is not None and not sendable(value):
+        raise click.BadParameter(_NOT_SENDABLE)
+    _remember(ctx, param, value)
+
+
 def connection_options(command: F) -> F:
     """--url, --token and --ca-cert, taken on a group or on any of its commands."""
     options = [
@@ -181,7 +201,7 @@ def connection_options(command: F) -> F:
             "--token",
             metavar="SECRET",
             expose_value=False,
-            callback=_remember,
+            callback=_remember_token,
             help="API token, sent as a Bearer header (env JOBDECK_TOKEN).",
         ),
         click.option(

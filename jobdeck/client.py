@@ -11,6 +11,7 @@ JobdeckError
 from __future__ import annotations
 
 import contextlib
+import re
 import ssl
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -20,6 +21,16 @@ from urllib.parse import quote
 import httpx
 
 from jobdeck.errors import JobdeckError
+
+
+# What an HTTP header carries as a token: visible ASCII, no spaces (RFC 6750's
+# token68 and more). jobdeck's own secrets are `jdt_` and URL-safe base64.
+_SENDABLE = re.compile(r"[!-~]+")
+
+
+def sendable(token: str) -> bool:
+    """True if `token` can go in an Authorization header as it is."""
+    return _SENDABLE.fullmatch(token) is not None
 
 
 class ApiError(JobdeckError):

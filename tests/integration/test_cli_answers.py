@@ -1,0 +1,155 @@
+"""The client commands against a stand-in server on 127.0.0.1 that answers what a
+test tells it to: answers that are not jobdeck's, hostile text, odd flags. The
+commands must end with a message and the exit codes of docs/cli.md, never a
+traceback, and print no server text raw to the terminal."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from jobdeck.cli import main
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class StandIn:
+    """Answers every request with `status`, `headers` and `body`, or closes the
+    connection without a word when `hang_up`; keeps the requests it got."""
+
+    url: str = ""
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b"{}"
+    hang_up: bool = False
+    requests: list[Request] = field(default_factory=list)
+
+    def answer_json(self, value: Any, status: int = 200) -> None:
+        self.status = status
+        self.headers = {"Content-Type": "application/json"}
+        self.body = json.dumps(value).encode()
+
+    def answer_error(self, status: int, code: str, message: str) -> None:
+        self.answer_json({"error": {"code": code, "message": message}}, status)
+
+
+@pytest.fixture
+def stand_in() -> Iterator[StandIn]:
+    server_side = StandIn()
+
+    class Handler(BaseHTTPRequestHandler):
+        def answer(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            server_side.requests.append(
+                Request(
+                    self.command, self.path, dict(self.headers), self.rfile.read(length)
+                )
+            )
+            if server_side.hang_up:
+                return
+            self.send_response(server_side.status)
+            for name, value in server_side.headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(server_side.body)))
+            self.end_headers()
+            self.wfile.write(server_side.body)
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = answer
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    server_side.url = f"http://127.0.0.1:{server.server_port}"
+    try:
+        yield server_side
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def jobdeck(
+    stand_in: StandIn, *args: str, input: str | None = None, **env: str | None
+) -> Result:
+    """`jobdeck ARGS` in this process, aimed at the stand-in with a token."""
+    environment = {"JOBDECK_URL": stand_in.url, "JOBDECK_TOKEN": "jdt_test"}
+    return CliRunner().invoke(
+        main,
+        list(args),
+        input=input,
+        env={**environment, **env},
+        catch_exceptions=False,
+    )
+
+
+def a_job(**changes: Any) -> dict[str, Any]:
+    """A job object as the server gives it."""
+    job = {
+        "name": "hello",
+        "category": "test",
+        "description": "Says hello.",
+        "status": "idle",
+        "interval": "1h",
+        "interval_seconds": 3600,
+        "default_interval": "1h",
+        "interval_overridden": False,
+        "interval_set_by": None,
+        "paused": False,
+        "paused_by": None,
+        "paused_at": None,
+        "paused_until": None,
+        "run_count": 1,
+        "total_runs": 3,
+        "skipped_count": 0,
+        "last_run_at": "2026-12-04T10:00:03.000Z",
+        "last_duration_ms": 31,
+        "last_outcome": "success",
+        "last_error": None,
+        "last_summary": "done",
+        "next_run_at": "2026-12-04T11:00:03.000Z",
+        "running_since": None,
+        "running_trigger": None,
+        "progress": None,
+        "progress_message": None,
+        "overrunning": False,
+        "usual_duration_ms": 30,
+        "recent_runs": [],
+        "why_not_running": {"reason": "waiting", "text": "waiting for its tick"},
+        "scope": "node",
+        "node": "web-1",
+        "version": 7,
+    }
+    return {**job, **changes}
+
+
+# --- the token ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("token", ["é", "jdt_a b", "jdt_a\nb", "jdt_\x1b"])
+def test_a_token_that_cannot_be_sent_is_refused_as_bad_usage(
+    stand_in: StandIn, token: str
+) -> None:
+    as_flag = jobdeck(stand_in, "jobs", "list", "--token", token)
+    from_env = jobdeck(stand_in, "jobs", "list", JOBDECK_TOKEN=token)
+
+    assert as_flag.exit_code == from_env.exit_code == 2
+    assert "Invalid value for '--token'" in as_flag.stderr
+    assert "JOBDECK_TOKEN" in from_env.stderr
+    assert stand_in.requests == []
