@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 if TYPE_CHECKING:
-    from jobdeck.client import ApiError, Client
+    from jobdeck.client import ApiError, Client, Job, Run, Scheduler, Shape, Token
 
 DEFAULT_URL = "http://127.0.0.1:8330"
 EXIT_REFUSED = 1
@@ -36,6 +36,7 @@ EXIT_SERVER_FAILED = 4
 ROLES = click.Choice(["admin", "viewer"])
 
 F = TypeVar("F", bound=Callable[..., Any])
+S = TypeVar("S", bound="Shape")
 
 
 @click.group()
@@ -234,7 +235,7 @@ def call(
 @contextlib.contextmanager
 def connected() -> Iterator[Client]:
     """A client of the server; its failures become messages and exit codes."""
-    from jobdeck.client import ApiError, ServerUnreachable
+    from jobdeck.client import ApiError, NotJobdeck, ServerUnreachable
 
     remote = click.get_current_context().ensure_object(Remote)
     try:
@@ -242,9 +243,21 @@ def connected() -> Iterator[Client]:
             yield client
     except ServerUnreachable as exc:
         raise Unreachable(str(exc)) from None
+    except NotJobdeck as exc:
+        raise ServerFailed(str(exc)) from None
     except ApiError as exc:
         failure = Refused if exc.refused else ServerFailed
         raise failure(_explain(exc, remote)) from None
+
+
+def read(answer: Any, shape: type[S]) -> S:
+    """What the command reads of the answer; exit 4 when the answer lacks it."""
+    from jobdeck.client import NotJobdeck, parse
+
+    try:
+        return parse(answer, shape)
+    except NotJobdeck as exc:
+        raise ServerFailed(str(exc)) from None
 
 
 def _explain(exc: ApiError, remote: Remote) -> str:
@@ -252,6 +265,13 @@ def _explain(exc: ApiError, remote: Remote) -> str:
     if exc.status == 401 and not remote.has_token:
         message += "\nGive an API token with --token or JOBDECK_TOKEN."
     return message
+
+
+def job_of(answer: Any) -> Job:
+    """The job as a control (run, pause, interval...) answers it."""
+    from jobdeck.client import JobAnswer
+
+    return read(answer, JobAnswer).job
 
 
 def job_path(name: str, action: str = "") -> str:
@@ -285,15 +305,18 @@ def jobs() -> None:
 @json_option
 def list_jobs(as_json: bool) -> None:
     """The scheduler's status and every job's state."""
+    from jobdeck.client import JobList
+
     answer = call("GET", "/api/jobs")
+    listing = read(answer, JobList)
     if as_json:
         print_json(answer)
         return
 
-    click.echo(scheduler_line(answer["scheduler"]))
+    click.echo(scheduler_line(listing.scheduler))
     headers = ["NAME", "CATEGORY", "STATUS", "INTERVAL", "RUNS", "LAST RUN"]
     headers += ["OUTCOME", "NEXT RUN", "LAST ERROR"]
-    click.echo(table(headers, [job_row(job) for job in answer["jobs"]]))
+    click.echo(table(headers, [job_row(job) for job in listing.jobs]))
 
 
 @jobs.command()
@@ -302,9 +325,12 @@ def list_jobs(as_json: bool) -> None:
 @click.argument("name")
 def show(name: str, as_json: bool) -> None:
     """Everything about one job."""
-    job = call("GET", job_path(name))
+    from jobdeck.client import Job
+
+    answer = call("GET", job_path(name))
+    job = read(answer, Job)
     if as_json:
-        print_json(job)
+        print_json(answer)
         return
 
     click.echo(pairs(job_details(job)))
@@ -317,11 +343,12 @@ def show(name: str, as_json: bool) -> None:
 def run(name: str, as_json: bool) -> None:
     """Start a manual run now; refused while the job is running."""
     answer = call("POST", job_path(name, "/run"))
+    job = job_of(answer)
     if as_json:
         print_json(answer)
         return
 
-    still = " It stays paused." if answer["job"]["paused"] else ""
+    still = " It stays paused." if job.paused else ""
     click.echo(f"Started a manual run of {text(name)}.{still}")
 
 
@@ -358,12 +385,12 @@ def pause(
             raise click.UsageError("give --until-resumed alone, without --for, --until")
         end["until"] = None  # the API's way of saying "no end"
     answer = call("POST", job_path(name, "/pause"), end or None)
+    job = job_of(answer)
     if as_json:
         print_json(answer)
         return
 
-    job = answer["job"]
-    until_text = when(job["paused_until"]) if job["paused_until"] else "resumed"
+    until_text = when(job.paused_until) if job.paused_until else "resumed"
     click.echo(f"Paused {text(name)} until {until_text}.")
 
 
@@ -374,11 +401,12 @@ def pause(
 def resume(name: str, as_json: bool) -> None:
     """Scheduled runs again, on the job's own cadence; no catch-up run."""
     answer = call("POST", job_path(name, "/resume"))
+    job = job_of(answer)
     if as_json:
         print_json(answer)
         return
 
-    click.echo(f"Resumed {text(name)}; next run {next_run(answer['job'])}.")
+    click.echo(f"Resumed {text(name)}; next run {next_run(job)}.")
 
 
 @jobs.command()
@@ -399,14 +427,14 @@ def interval(name: str, value: str | None, reset: bool, as_json: bool) -> None:
         answer = call("DELETE", job_path(name, "/interval"))
     else:
         answer = call("PUT", job_path(name, "/interval"), {"interval": value})
+    job = job_of(answer)
     if as_json:
         print_json(answer)
         return
 
-    job = answer["job"]
     what = "its default, " if reset else ""
     click.echo(
-        f"Set the interval of {text(name)} to {what}{job['interval']}; "
+        f"Set the interval of {text(name)} to {what}{job.interval}; "
         f"next run {next_run(job)}."
     )
 
@@ -418,6 +446,7 @@ def interval(name: str, value: str | None, reset: bool, as_json: bool) -> None:
 def cancel(name: str, as_json: bool) -> None:
     """Stop the job's running run; its outcome becomes `cancelled`."""
     answer = call("POST", job_path(name, "/cancel"))
+    job_of(answer)
     if as_json:
         print_json(answer)
         return
@@ -439,14 +468,17 @@ def cancel(name: str, as_json: bool) -> None:
 @click.option("--offset", type=click.IntRange(0), default=0, help="Newest to skip.")
 def history(name: str, limit: int, offset: int, as_json: bool) -> None:
     """The job's runs and skipped ticks, newest first."""
+    from jobdeck.client import RunPage
+
     params = {"limit": limit, "offset": offset}
     answer = call("GET", job_path(name, "/runs"), params=params)
+    page = read(answer, RunPage)
     if as_json:
         print_json(answer)
         return
 
     headers = ["STARTED", "TRIGGER", "BY", "DURATION", "OUTCOME", "DETAIL"]
-    click.echo(table(headers, [run_row(run) for run in answer["runs"]]))
+    click.echo(table(headers, [run_row(run) for run in page.runs]))
 
 
 # --- users and tokens ------------------------------------------------------------
@@ -463,14 +495,17 @@ def users() -> None:
 @json_option
 def list_users(as_json: bool) -> None:
     """Every user and their role."""
+    from jobdeck.client import UserList
+
     answer = call("GET", "/api/users")
+    listing = read(answer, UserList)
     if as_json:
         print_json(answer)
         return
 
     rows = [
-        [text(user["username"]), user["role"], when(user["created_at"])]
-        for user in answer["users"]
+        [text(user.username), user.role, when(user.created_at)]
+        for user in listing.users
     ]
     click.echo(table(["USERNAME", "ROLE", "CREATED"], rows))
 
@@ -555,13 +590,16 @@ def tokens() -> None:
 @json_option
 def list_tokens(as_json: bool) -> None:
     """Every token (never its secret)."""
+    from jobdeck.client import TokenList
+
     answer = call("GET", "/api/tokens")
+    listing = read(answer, TokenList)
     if as_json:
         print_json(answer)
         return
 
     headers = ["ID", "NAME", "ROLE", "CREATED BY", "CREATED", "EXPIRES"]
-    click.echo(table(headers, [token_row(token) for token in answer["tokens"]]))
+    click.echo(table(headers, [token_row(token) for token in listing.tokens]))
 
 
 @tokens.command("create")
@@ -589,6 +627,8 @@ def create_token(
     as_json: bool,
 ) -> None:
     """Create a token; its secret is printed once, alone on stdout."""
+    from jobdeck.client import CreatedToken
+
     if password_stdin and username is None:
         raise click.UsageError("--password-stdin goes with --username")
     body = {"name": name, "role": role}
@@ -601,18 +641,19 @@ def create_token(
             password = read_password(password_stdin, confirm=False)
             with client.signed_in(username, password):
                 answer = client.post("/api/tokens", body)
+    created = read(answer, CreatedToken)
     if as_json:
         print_json(answer)
         return
 
-    token = answer["token"]
+    token = created.token
     click.echo(
-        f"Created token {text(token['name'])} ({token['role']}, id {token['id']}, "
-        f"expires {when(token['expires_at'], 'never')}). "
+        f"Created token {text(token.name)} ({token.role}, id {token.id}, "
+        f"expires {when(token.expires_at, 'never')}). "
         "Its secret is shown this once:",
         err=True,
     )
-    click.echo(answer["secret"])
+    click.echo(created.secret)
 
 
 @tokens.command("revoke")
@@ -690,14 +731,14 @@ def duration(ms: int | None) -> str:
     return _span(ms // 1000)
 
 
-def next_run(job: dict[str, Any]) -> str:
-    return "paused" if job["paused"] else when(job["next_run_at"])
+def next_run(job: Job) -> str:
+    return "paused" if job.paused else when(job.next_run_at)
 
 
-def interval_text(job: dict[str, Any]) -> str:
-    if job["interval_overridden"]:
-        return f"{job['interval']} (default {job['default_interval']})"
-    return str(job["interval"])
+def interval_text(job: Job) -> str:
+    if job.interval_overridden:
+        return f"{job.interval} (default {job.default_interval})"
+    return str(job.interval)
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
@@ -718,95 +759,92 @@ def pairs(items: Iterable[tuple[str, str]]) -> str:
     return "\n".join(f"{key.ljust(width)}  {value}".rstrip() for key, value in items)
 
 
-def scheduler_line(scheduler: dict[str, Any]) -> str:
-    if scheduler["running"]:
+def scheduler_line(scheduler: Scheduler) -> str:
+    if scheduler.running:
         line = (
-            f"Scheduler running on node {text(scheduler['node'])} since "
-            f"{when(scheduler['started_at'])}"
+            f"Scheduler running on node {text(scheduler.node)} since "
+            f"{when(scheduler.started_at)}"
         )
     else:
-        line = f"Scheduler stopped: {text(scheduler['reason'])}"
-    if not scheduler.get("store_ok", True):
-        line += f"; database failing: {text(scheduler['store_error'], 120)}"
+        line = f"Scheduler stopped: {text(scheduler.reason)}"
+    if not scheduler.store_ok:
+        line += f"; database failing: {text(scheduler.store_error, 120)}"
     return line + "."
 
 
-def job_row(job: dict[str, Any]) -> list[str]:
+def job_row(job: Job) -> list[str]:
     return [
-        text(job["name"]),
-        text(job["category"]),
-        job["status"],
+        text(job.name),
+        text(job.category),
+        job.status,
         interval_text(job),
-        str(job["run_count"]),
-        when(job["last_run_at"]),
-        text(job["last_outcome"]),
+        str(job.run_count),
+        when(job.last_run_at),
+        text(job.last_outcome),
         next_run(job),
-        text(job["last_error"], 50),
+        text(job.last_error, 50),
     ]
 
 
-def job_details(job: dict[str, Any]) -> list[tuple[str, str]]:
+def job_details(job: Job) -> list[tuple[str, str]]:
     details = [
-        ("name", text(job["name"])),
-        ("category", text(job["category"])),
-        ("description", text(job["description"])),
+        ("name", text(job.name)),
+        ("category", text(job.category)),
+        ("description", text(job.description)),
         ("status", status_text(job)),
         ("interval", interval_details(job)),
         ("paused", pause_text(job)),
-        ("next run", "paused" if job["paused"] else moment_text(job["next_run_at"])),
+        ("next run", "paused" if job.paused else moment_text(job.next_run_at)),
         ("last run", last_run_text(job)),
-        ("last summary", text(job["last_summary"], 500)),
-        ("last error", text(job["last_error"], 1000)),
+        ("last summary", text(job.last_summary, 500)),
+        ("last error", text(job.last_error, 1000)),
         ("runs", runs_text(job)),
-        ("usual duration", duration(job.get("usual_duration_ms"))),
+        ("usual duration", duration(job.usual_duration_ms)),
     ]
-    why = job.get("why_not_running")
+    why = job.why_not_running
     if why:
-        details.append(("why not running", text(why["text"])))
-    details.append(("runs on", f"{job['scope']} scope, node {text(job['node'])}"))
+        details.append(("why not running", text(why.text)))
+    details.append(("runs on", f"{job.scope} scope, node {text(job.node)}"))
     return details
 
 
-def status_text(job: dict[str, Any]) -> str:
-    if job["status"] != "running" or not job["running_since"]:
-        return str(job["status"])
+def status_text(job: Job) -> str:
+    if job.status != "running" or not job.running_since:
+        return str(job.status)
     line = (
-        f"running since {moment_text(job['running_since'])}, "
-        f"{text(job['running_trigger'])}"
+        f"running since {moment_text(job.running_since)}, {text(job.running_trigger)}"
     )
-    if job.get("progress") is not None:
-        line += f", {job['progress'] * 100:.0f}%"
-    if job.get("progress_message"):
-        line += f" {text(job['progress_message'], 200)}"
-    if job.get("overrunning"):
+    if job.progress is not None:
+        line += f", {job.progress * 100:.0f}%"
+    if job.progress_message:
+        line += f" {text(job.progress_message, 200)}"
+    if job.overrunning:
         line += " (far longer than usual)"
     return line
 
 
-def interval_details(job: dict[str, Any]) -> str:
-    if not job["interval_overridden"]:
-        return f"{job['interval']} (the default)"
+def interval_details(job: Job) -> str:
+    if not job.interval_overridden:
+        return f"{job.interval} (the default)"
     return (
-        f"{job['interval']} (default {job['default_interval']}, set by "
-        f"{text(job['interval_set_by'])})"
+        f"{job.interval} (default {job.default_interval}, set by "
+        f"{text(job.interval_set_by)})"
     )
 
 
-def pause_text(job: dict[str, Any]) -> str:
-    if not job["paused"]:
+def pause_text(job: Job) -> str:
+    if not job.paused:
         return "no"
-    until = when(job["paused_until"]) if job["paused_until"] else "resumed"
-    return (
-        f"yes, by {text(job['paused_by'])} at {when(job['paused_at'])}, until {until}"
-    )
+    until = when(job.paused_until) if job.paused_until else "resumed"
+    return f"yes, by {text(job.paused_by)} at {when(job.paused_at)}, until {until}"
 
 
-def last_run_text(job: dict[str, Any]) -> str:
-    if not job["last_run_at"]:
+def last_run_text(job: Job) -> str:
+    if not job.last_run_at:
         return "never"
     return (
-        f"{moment_text(job['last_run_at'])}, {text(job['last_outcome'])}, "
-        f"{duration(job['last_duration_ms'])}"
+        f"{moment_text(job.last_run_at)}, {text(job.last_outcome)}, "
+        f"{duration(job.last_duration_ms)}"
     )
 
 
@@ -816,31 +854,31 @@ def moment_text(moment: str | None) -> str:
     return f"{when(moment)} ({relative(moment)})"
 
 
-def runs_text(job: dict[str, Any]) -> str:
+def runs_text(job: Job) -> str:
     return (
-        f"{job['run_count']} since the server started, {job['total_runs']} in "
-        f"total, {job.get('skipped_count', 0)} skipped ticks"
+        f"{job.run_count} since the server started, {job.total_runs} in "
+        f"total, {job.skipped_count} skipped ticks"
     )
 
 
-def run_row(run: dict[str, Any]) -> list[str]:
-    detail = run["error"] or run["reason"] or run["summary"]
+def run_row(run: Run) -> list[str]:
+    detail = run.error or run.reason or run.summary
     return [
-        when(run["started_at"]),
-        text(run["trigger"]),
-        text(run["user"]),
-        duration(run["duration_ms"]),
-        text(run["outcome"]),
+        when(run.started_at),
+        text(run.trigger),
+        text(run.user),
+        duration(run.duration_ms),
+        text(run.outcome),
         text(detail, 60),
     ]
 
 
-def token_row(token: dict[str, Any]) -> list[str]:
+def token_row(token: Token) -> list[str]:
     return [
-        text(token["id"]),
-        text(token["name"]),
-        token["role"],
-        text(token["created_by"]),
-        when(token["created_at"]),
-        when(token["expires_at"], "never"),
+        text(token.id),
+        text(token.name),
+        token.role,
+        text(token.created_by),
+        when(token.created_at),
+        when(token.expires_at, "never"),
     ]

@@ -5,7 +5,11 @@ of CLI commands can run beside a server without a second scheduler.
 
 JobdeckError
 ├── ApiError             the server answered, and refused or failed
+├── NotJobdeck           the answer was not jobdeck's JSON, or not of the shape asked
 └── ServerUnreachable    no answer at all: refused, unknown host, timeout, TLS
+
+The answers' shapes below hold what the CLI reads of them, with strict types:
+`parse` turns an answer into one, so that the CLI never meets a missing field.
 """
 
 from __future__ import annotations
@@ -14,14 +18,21 @@ import contextlib
 import re
 import ssl
 from collections.abc import Iterator, Mapping
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import quote
 
 import httpx
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    StringConstraints,
+    ValidationError,
+)
 
 from jobdeck.errors import JobdeckError
-
 
 # What an HTTP header carries as a token: visible ASCII, no spaces (RFC 6750's
 # token68 and more). jobdeck's own secrets are `jdt_` and URL-safe base64.
@@ -47,8 +58,167 @@ class ApiError(JobdeckError):
         return 400 <= self.status < 500
 
 
+class NotJobdeck(JobdeckError):
+    """The answer was not jobdeck's JSON, or lacked what the CLI reads of it."""
+
+    code = "not_jobdeck"
+
+
 class ServerUnreachable(JobdeckError):
     code = "unreachable"
+
+
+# --- the answers' shapes -------------------------------------------------------------
+
+
+def _aware_time(value: str) -> str:
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError("not an ISO 8601 time") from None
+    if moment.tzinfo is None:
+        raise ValueError("a time without an offset")
+    return value
+
+
+Time = Annotated[str, AfterValidator(_aware_time)]
+Secret = Annotated[str, StringConstraints(pattern=f"^{_SENDABLE.pattern}$")]
+
+
+class Shape(BaseModel):
+    """The fields of an answer the CLI reads; the others are left out."""
+
+    model_config = ConfigDict(strict=True, frozen=True)
+
+
+class Scheduler(Shape):
+    running: bool
+    reason: str | None
+    node: str | None
+    started_at: Time | None
+    store_ok: bool = True
+    store_error: str | None = None
+
+
+class WhyNotRunning(Shape):
+    text: str
+
+
+class Job(Shape):
+    name: str
+    category: str | None
+    description: str | None
+    status: str
+    interval: str
+    default_interval: str
+    interval_overridden: bool
+    interval_set_by: str | None
+    paused: bool
+    paused_by: str | None
+    paused_at: Time | None
+    paused_until: Time | None
+    next_run_at: Time | None
+    last_run_at: Time | None
+    last_outcome: str | None
+    last_duration_ms: int | None
+    last_summary: str | None
+    last_error: str | None
+    run_count: int
+    total_runs: int
+    skipped_count: int = 0
+    running_since: Time | None
+    running_trigger: str | None
+    progress: float | None = None
+    progress_message: str | None = None
+    overrunning: bool = False
+    usual_duration_ms: int | None = None
+    why_not_running: WhyNotRunning | None = None
+    scope: str
+    node: str | None
+
+
+class JobList(Shape):
+    scheduler: Scheduler
+    jobs: list[Job]
+
+
+class JobAnswer(Shape):
+    """What a control answers: the job as it now is."""
+
+    job: Job
+
+
+class Run(Shape):
+    started_at: Time
+    trigger: str | None
+    user: str | None
+    duration_ms: int | None
+    outcome: str | None
+    summary: str | None
+    error: str | None
+    reason: str | None
+
+
+class RunPage(Shape):
+    runs: list[Run]
+
+
+class User(Shape):
+    username: str
+    role: str
+    created_at: Time | None
+
+
+class UserList(Shape):
+    users: list[User]
+
+
+class Token(Shape):
+    id: str
+    name: str
+    role: str
+    created_by: str | None
+    created_at: Time | None
+    expires_at: Time | None
+
+
+class TokenList(Shape):
+    tokens: list[Token]
+
+
+class CreatedToken(Shape):
+    token: Token
+    secret: Secret
+
+
+class Session(Shape):
+    csrf_token: Secret
+
+
+S = TypeVar("S", bound=Shape)
+_IN_PLAIN_WORDS = {
+    "missing": "is missing",
+    "model_type": "is not a JSON object",
+    "string_pattern_mismatch": "is not visible ASCII",
+}
+
+
+def parse(answer: Any, shape: type[S]) -> S:
+    """`answer` as `shape`, or NotJobdeck saying the first thing amiss."""
+    try:
+        return shape.model_validate(answer)
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        where = ".".join(str(step) for step in problem["loc"]) or "the answer"
+        what = _IN_PLAIN_WORDS.get(problem["type"])
+        what = what or "is wrong: " + problem["msg"].removeprefix("Value error, ")
+        raise NotJobdeck(
+            f"the answer was not jobdeck's JSON: {where} {what}. "
+            "Is the URL that of a jobdeck server, of a version this CLI knows?"
+        ) from None
+
+
+# --- the client ----------------------------------------------------------------------
 
 
 class Client:
@@ -87,7 +257,7 @@ class Client:
         the session ends on the way out."""
         self._http.headers.pop("Authorization", None)
         answer = self.post("/api/session", {"username": username, "password": password})
-        self._http.headers["X-CSRF-Token"] = answer["csrf_token"]
+        self._http.headers["X-CSRF-Token"] = parse(answer, Session).csrf_token
         try:
             yield
         finally:
@@ -142,7 +312,7 @@ def segment(value: str) -> str:
     return quoted.replace(".", "%2E") if set(value) <= {"."} else quoted
 
 
-def _error_of(answer: httpx.Response) -> ApiError:
+def _error_of(answer: httpx.Response) -> ApiError | NotJobdeck:
     try:
         error = answer.json()["error"]
         code, message = str(error["code"]), str(error["message"])
@@ -153,11 +323,9 @@ def _error_of(answer: httpx.Response) -> ApiError:
     return ApiError(answer.status_code, code, message)
 
 
-def _not_the_api(answer: httpx.Response) -> ApiError:
+def _not_the_api(answer: httpx.Response) -> NotJobdeck:
     where = answer.request.url
-    return ApiError(
-        answer.status_code,
-        "not_jobdeck",
+    return NotJobdeck(
         f"{where} answered {answer.status_code} {answer.reason_phrase} without "
         "jobdeck's JSON: is the URL that of a jobdeck server?",
     )

@@ -74,7 +74,7 @@ def stand_in() -> Iterator[StandIn]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     server_side.url = f"http://127.0.0.1:{server.server_port}"
     try:
@@ -153,3 +153,72 @@ def test_a_token_that_cannot_be_sent_is_refused_as_bad_usage(
     assert "Invalid value for '--token'" in as_flag.stderr
     assert "JOBDECK_TOKEN" in from_env.stderr
     assert stand_in.requests == []
+
+
+# --- answers that are not jobdeck's --------------------------------------------------
+
+SIGN_IN = ["--username", "admin", "--password-stdin"]
+A_TOKEN = {
+    "id": "3f9c1a2b4d5e6f70",
+    "name": "robot",
+    "role": "viewer",
+    "created_by": "admin",
+    "created_at": "2026-12-01T09:05:00.000Z",
+    "expires_at": None,
+}
+WITHOUT_CATEGORY = {key: value for key, value in a_job().items() if key != "category"}
+
+
+@pytest.mark.parametrize(
+    ("args", "status", "answer"),
+    [
+        (["jobs", "list"], 200, {}),
+        (["jobs", "list"], 200, [1, 2]),
+        (["jobs", "list", "--json"], 200, {}),
+        (["jobs", "list"], 200, {"scheduler": {"running": True}, "jobs": []}),
+        (["jobs", "show", "hello"], 200, WITHOUT_CATEGORY),
+        (["jobs", "show", "hello"], 200, a_job(run_count="3")),
+        (["jobs", "show", "hello"], 200, a_job(last_run_at="yesterday")),
+        (["jobs", "show", "hello"], 200, a_job(progress=[0.5], status="running")),
+        (["jobs", "run", "hello"], 202, {"job": None}),
+        (["jobs", "interval", "hello", "5m"], 200, {"job": {"interval": "5m"}}),
+        (["jobs", "history", "hello"], 200, {"runs": [{}]}),
+        (["users", "list"], 200, {"users": "admin"}),
+        (["tokens", "list"], 200, {"tokens": [{**A_TOKEN, "id": 1}]}),
+        (["tokens", "create", "t", "--role", "admin"], 201, {"token": A_TOKEN}),
+        (
+            ["tokens", "create", "t", "--role", "admin"],
+            201,
+            {"token": A_TOKEN, "secret": "\x1b[2J"},
+        ),
+        (
+            ["tokens", "create", "t", "--role", "admin", *SIGN_IN],
+            200,
+            {"user": {"username": "admin", "role": "admin"}},
+        ),
+    ],
+)
+def test_an_answer_of_another_shape_exits_4_with_one_line(
+    stand_in: StandIn, args: list[str], status: int, answer: Any
+) -> None:
+    stand_in.answer_json(answer, status)
+
+    result = jobdeck(stand_in, *args, input="a password\n")
+
+    assert result.exit_code == 4, result.output
+    assert result.stdout == ""
+    assert len(result.stderr.splitlines()) == 1, result.stderr
+    assert "not jobdeck's JSON" in result.stderr
+
+
+@pytest.mark.parametrize("status", [200, 404, 418, 500])
+def test_an_answer_that_is_not_json_exits_4_whatever_its_status(
+    stand_in: StandIn, status: int
+) -> None:
+    stand_in.status, stand_in.body = status, b"<html>I'm a teapot</html>"
+
+    result = jobdeck(stand_in, "jobs", "list")
+
+    assert result.exit_code == 4, result.output
+    assert f"answered {status} " in result.stderr
+    assert "without jobdeck's JSON" in result.stderr
