@@ -16,6 +16,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import sys
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -242,9 +243,9 @@ def connected() -> Iterator[Client]:
         with remote.client() as client:
             yield client
     except ServerUnreachable as exc:
-        raise Unreachable(str(exc)) from None
+        raise Unreachable(text(exc)) from None
     except NotJobdeck as exc:
-        raise ServerFailed(str(exc)) from None
+        raise ServerFailed(text(exc)) from None
     except ApiError as exc:
         failure = Refused if exc.refused else ServerFailed
         raise failure(_explain(exc, remote)) from None
@@ -257,11 +258,11 @@ def read(answer: Any, shape: type[S]) -> S:
     try:
         return parse(answer, shape)
     except NotJobdeck as exc:
-        raise ServerFailed(str(exc)) from None
+        raise ServerFailed(text(exc)) from None
 
 
 def _explain(exc: ApiError, remote: Remote) -> str:
-    message = f"{exc} (HTTP {exc.status} {exc.code})"
+    message = f"{text(exc)} (HTTP {exc.status} {text(exc.code)})"
     if exc.status == 401 and not remote.has_token:
         message += "\nGive an API token with --token or JOBDECK_TOKEN."
     return message
@@ -288,7 +289,19 @@ def job_path(name: str, action: str = "") -> str:
 
 
 def print_json(answer: Any) -> None:
-    click.echo(json.dumps(answer, indent=2, ensure_ascii=False))
+    """The answer as JSON, where what a terminal would act on is escaped as
+    `\\uXXXX`: the same values for a script, and nothing raw on a screen."""
+    dumped = json.dumps(answer, indent=2, ensure_ascii=False)
+    click.echo(_BEYOND_ASCII.sub(_json_escaped, dumped))
+
+
+# json.dumps escapes the C0 controls; the newlines left are its own indentation.
+_BEYOND_ASCII = re.compile(r"[^\n\x20-\x7e]")
+
+
+def _json_escaped(match: re.Match[str]) -> str:
+    char = match.group()
+    return char if _shown_as_is(char) else json.dumps(char)[1:-1]
 
 
 # --- jobs ----------------------------------------------------------------------
@@ -434,7 +447,7 @@ def interval(name: str, value: str | None, reset: bool, as_json: bool) -> None:
 
     what = "its default, " if reset else ""
     click.echo(
-        f"Set the interval of {text(name)} to {what}{job.interval}; "
+        f"Set the interval of {text(name)} to {what}{text(job.interval)}; "
         f"next run {next_run(job)}."
     )
 
@@ -504,7 +517,7 @@ def list_users(as_json: bool) -> None:
         return
 
     rows = [
-        [text(user.username), user.role, when(user.created_at)]
+        [text(user.username), text(user.role), when(user.created_at)]
         for user in listing.users
     ]
     click.echo(table(["USERNAME", "ROLE", "CREATED"], rows))
@@ -648,7 +661,7 @@ def create_token(
 
     token = created.token
     click.echo(
-        f"Created token {text(token.name)} ({token.role}, id {token.id}, "
+        f"Created token {text(token.name)} ({text(token.role)}, id {text(token.id)}, "
         f"expires {when(token.expires_at, 'never')}). "
         "Its secret is shown this once:",
         err=True,
@@ -678,15 +691,25 @@ def _segment(value: str) -> str:
 
 
 def text(value: Any, limit: int | None = None) -> str:
-    """A value as one line of plain text: control characters (escape sequences
-    included) shown as `?`, white space folded, clipped to `limit` characters."""
+    """A value as one line of plain text, as every text from the server is shown:
+    control and format characters (escape sequences, bidi overrides) shown as
+    `?`, white space folded, clipped to `limit` characters."""
     if value is None or value == "":
         return "-"
     line = " ".join(str(value).split())
-    line = "".join("?" if unicodedata.category(char) == "Cc" else char for char in line)
+    line = "".join(char if _shown_as_is(char) else "?" for char in line)
     if limit is not None and len(line) > limit:
         return line[: limit - 1] + "…"
     return line
+
+
+# Controls (C0, DEL, C1), format characters (bidi overrides and isolates, zero
+# widths) and lone surrogates, which no terminal should be handed.
+_NOT_SHOWN = {"Cc", "Cf", "Cs"}
+
+
+def _shown_as_is(char: str) -> bool:
+    return unicodedata.category(char) not in _NOT_SHOWN
 
 
 def when(moment: str | None, empty: str = "-") -> str:
@@ -737,8 +760,8 @@ def next_run(job: Job) -> str:
 
 def interval_text(job: Job) -> str:
     if job.interval_overridden:
-        return f"{job.interval} (default {job.default_interval})"
-    return str(job.interval)
+        return f"{text(job.interval)} (default {text(job.default_interval)})"
+    return text(job.interval)
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
@@ -776,7 +799,7 @@ def job_row(job: Job) -> list[str]:
     return [
         text(job.name),
         text(job.category),
-        job.status,
+        text(job.status),
         interval_text(job),
         str(job.run_count),
         when(job.last_run_at),
@@ -804,13 +827,13 @@ def job_details(job: Job) -> list[tuple[str, str]]:
     why = job.why_not_running
     if why:
         details.append(("why not running", text(why.text)))
-    details.append(("runs on", f"{job.scope} scope, node {text(job.node)}"))
+    details.append(("runs on", f"{text(job.scope)} scope, node {text(job.node)}"))
     return details
 
 
 def status_text(job: Job) -> str:
     if job.status != "running" or not job.running_since:
-        return str(job.status)
+        return text(job.status)
     line = (
         f"running since {moment_text(job.running_since)}, {text(job.running_trigger)}"
     )
@@ -825,9 +848,9 @@ def status_text(job: Job) -> str:
 
 def interval_details(job: Job) -> str:
     if not job.interval_overridden:
-        return f"{job.interval} (the default)"
+        return f"{text(job.interval)} (the default)"
     return (
-        f"{job.interval} (default {job.default_interval}, set by "
+        f"{text(job.interval)} (default {text(job.default_interval)}, set by "
         f"{text(job.interval_set_by)})"
     )
 
@@ -877,7 +900,7 @@ def token_row(token: Token) -> list[str]:
     return [
         text(token.id),
         text(token.name),
-        token.role,
+        text(token.role),
         text(token.created_by),
         when(token.created_at),
         when(token.expires_at, "never"),

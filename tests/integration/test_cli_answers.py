@@ -222,3 +222,86 @@ def test_an_answer_that_is_not_json_exits_4_whatever_its_status(
     assert result.exit_code == 4, result.output
     assert f"answered {status} " in result.stderr
     assert "without jobdeck's JSON" in result.stderr
+
+
+# --- server text on the terminal -------------------------------------------------
+
+HOSTILE = "\x1b]0;PWNED\x07\x1b[31m\u202egnp.exe\x9b2J"
+
+
+def assert_plain(output: str) -> None:
+    for char in ["\x1b", "\x07", "\u202e", "\x9b"]:
+        assert char not in output, repr(output)
+
+
+@pytest.mark.parametrize("status", [401, 422, 503])
+def test_a_servers_error_message_is_printed_as_plain_text(
+    stand_in: StandIn, status: int
+) -> None:
+    stand_in.answer_error(status, f"code{HOSTILE}", f"invalid interval: '5{HOSTILE}m'")
+
+    result = jobdeck(stand_in, "jobs", "interval", "hello", f"5{HOSTILE}m")
+
+    assert result.exit_code in (1, 4)
+    assert_plain(result.stderr)
+    assert "invalid interval: '5?]0;PWNED??[31m?gnp.exe?2Jm'" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "answer"),
+    [
+        (
+            ["jobs", "list"],
+            {
+                "scheduler": {"running": True, "reason": None, "node": "n",
+                              "started_at": "2026-12-04T08:00:02Z"},
+                "jobs": [a_job(status=HOSTILE, interval=HOSTILE,
+                               interval_overridden=True, default_interval=HOSTILE)],
+            },
+        ),
+        (["jobs", "show", "hello"], a_job(status=HOSTILE, scope=HOSTILE)),
+        (
+            ["jobs", "show", "hello"],
+            a_job(interval=HOSTILE, default_interval=HOSTILE, interval_overridden=True),
+        ),
+        (["jobs", "interval", "hello", "5m"], {"job": a_job(interval=HOSTILE)}),
+        (
+            ["users", "list"],
+            {"users": [{"username": "vera", "role": HOSTILE, "created_at": None}]},
+        ),
+        (["tokens", "list"], {"tokens": [{**A_TOKEN, "role": HOSTILE}]}),
+        (
+            ["tokens", "create", "t", "--role", "admin"],
+            {"token": {**A_TOKEN, "id": HOSTILE, "role": HOSTILE}, "secret": "jdt_x"},
+        ),
+    ],
+)  # fmt: skip
+def test_every_server_text_in_tables_and_lines_is_plain(
+    stand_in: StandIn, args: list[str], answer: Any
+) -> None:
+    stand_in.answer_json(answer)
+
+    result = jobdeck(stand_in, *args)
+
+    assert result.exit_code == 0, result.output
+    assert_plain(result.output)
+    assert "?]0;PWNED??[31m?gnp.exe?2J" in result.output
+
+
+def test_json_output_escapes_what_a_terminal_would_act_on_and_keeps_the_values(
+    stand_in: StandIn,
+) -> None:
+    run = {
+        "started_at": "2026-12-04T10:20:11.000Z", "trigger": "manual",
+        "user": "admin", "duration_ms": 5, "outcome": "error", "summary": None,
+        "error": HOSTILE, "reason": None, "log": "half\ud800 a surrogate, ünïcödé",
+    }  # fmt: skip
+    answer = {"runs": [run], "limit": 20, "offset": 0}
+    stand_in.answer_json(answer)
+
+    result = jobdeck(stand_in, "jobs", "history", "hello", "--json")
+
+    assert result.exit_code == 0, result.output
+    assert_plain(result.stdout)
+    assert "\\u202e" in result.stdout and "ünïcödé" in result.stdout
+    assert json.loads(result.stdout) == answer
