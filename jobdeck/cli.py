@@ -177,14 +177,23 @@ class ServerFailed(click.ClickException):
 
 
 def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> None:
-    if value is not None and param.name is not None:
-        setattr(ctx.ensure_object(Remote), param.name, value)
+    """Keeps a flag for the command; an empty one is refused, since it is most
+    likely an unset shell variable, and the environment's value may be another
+    server's or another user's."""
+    if value is None or param.name is None:
+        return
+    if value == "":
+        variable = f"JOBDECK_{param.name.upper()}"
+        raise click.BadParameter(
+            f"is empty (an unset shell variable?); leave it out to use {variable}"
+        )
+    setattr(ctx.ensure_object(Remote), param.name, value)
 
 
 def _remember_token(ctx: click.Context, param: click.Parameter, value: Any) -> None:
     from jobdeck.client import sendable
 
-    if value is not None and not sendable(value):
+    if value and not sendable(value):
         raise click.BadParameter(_NOT_SENDABLE)
     _remember(ctx, param, value)
 

@@ -305,3 +305,30 @@ def test_json_output_escapes_what_a_terminal_would_act_on_and_keeps_the_values(
     assert_plain(result.stdout)
     assert "\\u202e" in result.stdout and "ünïcödé" in result.stdout
     assert json.loads(result.stdout) == answer
+
+
+# --- flags -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("option", ["--url", "--token"])
+@pytest.mark.parametrize("on", ["group", "command"])
+def test_an_empty_url_or_token_flag_is_refused_not_replaced_by_the_environment(
+    stand_in: StandIn, option: str, on: str
+) -> None:
+    stand_in.answer_json({"users": []})
+    args = [option, "", "list"] if on == "group" else ["list", option, ""]
+
+    result = jobdeck(stand_in, "users", *args)
+
+    assert result.exit_code == 2, result.output
+    assert f"Invalid value for '{option}': is empty" in result.stderr
+    assert stand_in.requests == []
+
+
+def test_an_empty_token_variable_counts_as_unset(stand_in: StandIn) -> None:
+    stand_in.answer_json({"users": []})
+
+    result = jobdeck(stand_in, "users", "list", JOBDECK_TOKEN="")
+
+    assert result.exit_code == 0, result.output
+    assert "Authorization" not in stand_in.requests[0].headers
