@@ -568,6 +568,8 @@ def change_user(
     username: str, role: str | None, password: bool, password_stdin: bool, as_json: bool
 ) -> None:
     """Change a user's role or password; their sessions end."""
+    if password and password_stdin:
+        raise click.UsageError("give --password or --password-stdin, not both")
     body: dict[str, str] = {"role": role} if role else {}
     if password or password_stdin:
         body["password"] = read_password(password_stdin)

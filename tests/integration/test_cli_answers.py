@@ -332,3 +332,19 @@ def test_an_empty_token_variable_counts_as_unset(stand_in: StandIn) -> None:
 
     assert result.exit_code == 0, result.output
     assert "Authorization" not in stand_in.requests[0].headers
+
+
+def test_password_and_password_stdin_are_refused_together(stand_in: StandIn) -> None:
+    result = jobdeck(
+        stand_in,
+        "users",
+        "change",
+        "vera",
+        "--password",
+        "--password-stdin",
+        input="a long enough password\n",
+    )
+
+    assert result.exit_code == 2, result.output
+    assert "--password or --password-stdin, not both" in result.stderr
+    assert stand_in.requests == []
