@@ -35,6 +35,7 @@ EXIT_REFUSED = 1
 EXIT_UNREACHABLE = 3
 EXIT_SERVER_FAILED = 4
 ROLES = click.Choice(["admin", "viewer"])
+TABLE_CLIP = 50  # characters of an error or summary in a table's last column
 
 F = TypeVar("F", bound=Callable[..., Any])
 S = TypeVar("S", bound="Shape")
@@ -816,7 +817,7 @@ def job_row(job: Job) -> list[str]:
         when(job.last_run_at),
         text(job.last_outcome),
         next_run(job),
-        text(job.last_error, 50),
+        text(job.last_error, TABLE_CLIP),
     ]
 
 
@@ -903,7 +904,7 @@ def run_row(run: Run) -> list[str]:
         text(run.user),
         duration(run.duration_ms),
         text(run.outcome),
-        text(detail, 60),
+        text(detail, TABLE_CLIP),
     ]
 
 

@@ -348,3 +348,25 @@ def test_password_and_password_stdin_are_refused_together(stand_in: StandIn) -> 
     assert result.exit_code == 2, result.output
     assert "--password or --password-stdin, not both" in result.stderr
     assert stand_in.requests == []
+
+
+# --- tables ----------------------------------------------------------------------
+
+
+def test_history_clips_details_at_50_characters_as_the_jobs_table_does(
+    stand_in: StandIn,
+) -> None:
+    long_error = "disk full: " + "x" * 100
+    run = {
+        "started_at": "2026-12-04T10:20:11.000Z", "trigger": "schedule", "user": None,
+        "duration_ms": 1400, "outcome": "error", "summary": None,
+        "error": long_error, "reason": None,
+    }  # fmt: skip
+    stand_in.answer_json({"runs": [run], "limit": 20, "offset": 0})
+
+    result = jobdeck(stand_in, "jobs", "history", "db-backup")
+
+    assert result.exit_code == 0, result.output
+    header, row = result.stdout.splitlines()
+    detail = row[header.index("DETAIL") :]
+    assert detail == long_error[:49] + "…"
