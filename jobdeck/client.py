@@ -318,8 +318,6 @@ def _error_of(answer: httpx.Response) -> ApiError | NotJobdeck:
         code, message = str(error["code"]), str(error["message"])
     except (ValueError, KeyError, TypeError):
         return _not_the_api(answer)
-    if answer.status_code == 429 and "retry-after" in answer.headers:
-        message += f" (retry after {answer.headers['retry-after']} s)"
     return ApiError(answer.status_code, code, message)
 
 

@@ -370,3 +370,19 @@ def test_history_clips_details_at_50_characters_as_the_jobs_table_does(
     header, row = result.stdout.splitlines()
     detail = row[header.index("DETAIL") :]
     assert detail == long_error[:49] + "…"
+
+
+# --- messages --------------------------------------------------------------------
+
+
+def test_a_throttled_sign_in_says_how_long_to_wait_once(stand_in: StandIn) -> None:
+    message = "too many failed sign-ins; try again in 30 s"
+    stand_in.answer_error(429, "too_many_attempts", message)
+    stand_in.headers["Retry-After"] = "30"
+
+    result = jobdeck(
+        stand_in, "tokens", "create", "t", "--role", "admin", *SIGN_IN, input="pw\n"
+    )
+
+    assert result.exit_code == 1, result.output
+    assert result.stderr == f"Error: {message} (HTTP 429 too_many_attempts)\n"
