@@ -334,6 +334,7 @@ def _why_unreachable(url: str, exc: httpx.TransportError) -> str:
         reason = "no answer in time"
     else:
         reason = str(exc) or type(exc).__name__
+    reason = reason.rstrip(".")  # some of httpx's end with a full stop, others not
     return (
         f"cannot reach a jobdeck server at {url}: {reason}. Is `jobdeck serve` "
         "running there? Give its address with --url or JOBDECK_URL."

@@ -386,3 +386,15 @@ def test_a_throttled_sign_in_says_how_long_to_wait_once(stand_in: StandIn) -> No
 
     assert result.exit_code == 1, result.output
     assert result.stderr == f"Error: {message} (HTTP 429 too_many_attempts)\n"
+
+
+def test_a_server_that_hangs_up_is_explained_in_sentences_that_end_once(
+    stand_in: StandIn,
+) -> None:
+    stand_in.hang_up = True
+
+    result = jobdeck(stand_in, "jobs", "list")
+
+    assert result.exit_code == 3, result.output
+    assert "Server disconnected without sending a response. Is" in result.stderr
+    assert ".." not in result.stderr
