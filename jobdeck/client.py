@@ -222,7 +222,8 @@ def parse(answer: Any, shape: type[S]) -> S:
 
 
 class Client:
-    """Calls the API of the server at `url`, with a Bearer token when given."""
+    """Calls the API of the server at `url`, with a Bearer token when given;
+    `ca_cert` is read only for an https:// URL."""
 
     def __init__(
         self,
@@ -236,7 +237,7 @@ class Client:
         if token:
             headers["Authorization"] = f"Bearer {token}"
         verify: ssl.SSLContext | bool = True
-        if ca_cert is not None:
+        if ca_cert is not None and self.url.lower().startswith("https://"):
             try:
                 verify = ssl.create_default_context(cafile=str(ca_cert))
             except (OSError, ssl.SSLError) as exc:

@@ -10,6 +10,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -398,3 +399,23 @@ def test_a_server_that_hangs_up_is_explained_in_sentences_that_end_once(
     assert result.exit_code == 3, result.output
     assert "Server disconnected without sending a response. Is" in result.stderr
     assert ".." not in result.stderr
+
+
+def test_a_ca_certificate_matters_only_for_https(
+    stand_in: StandIn, tmp_path: Path
+) -> None:
+    stand_in.answer_json({"users": []})
+    missing = tmp_path / "missing.pem"
+
+    over_http = jobdeck(stand_in, "users", "list", JOBDECK_CA_CERT=str(missing))
+    over_https = jobdeck(
+        stand_in,
+        "users",
+        "list",
+        JOBDECK_CA_CERT=str(missing),
+        JOBDECK_URL=stand_in.url.replace("http:", "https:"),
+    )
+
+    assert over_http.exit_code == 0, over_http.output
+    assert over_https.exit_code == 3
+    assert f"cannot use {missing} as a CA certificate" in over_https.stderr
