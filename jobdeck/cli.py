@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
 
 import click
 
@@ -135,10 +136,13 @@ class Remote:
     def client(self) -> Client:
         from jobdeck.client import Client
 
-        url = self.url or os.environ.get("JOBDECK_URL") or DEFAULT_URL
         token = self.token or _token_from_env()
         ca_cert = self.ca_cert or _path_or_none(os.environ.get("JOBDECK_CA_CERT"))
-        return Client(url, token, ca_cert)
+        return Client(self.address, token, ca_cert)
+
+    @property
+    def address(self) -> str:
+        return self.url or os.environ.get("JOBDECK_URL") or DEFAULT_URL
 
     @property
     def has_token(self) -> bool:
@@ -275,6 +279,11 @@ def _explain(exc: ApiError, remote: Remote) -> str:
     message = f"{text(exc)} (HTTP {exc.status} {text(exc.code)})"
     if exc.status == 401 and not remote.has_token:
         message += "\nGive an API token with --token or JOBDECK_TOKEN."
+    if exc.status == 404 and urlsplit(remote.address).path.strip("/"):
+        message += (
+            f"\n{text(remote.address)} has a path: unless jobdeck is mounted there, "
+            f"give the server's root, e.g. {DEFAULT_URL}; the CLI adds /api/... to it."
+        )
     return message
 
 

@@ -401,6 +401,21 @@ def test_a_server_that_hangs_up_is_explained_in_sentences_that_end_once(
     assert ".." not in result.stderr
 
 
+def test_a_404_under_a_url_with_a_path_hints_at_the_servers_root(
+    stand_in: StandIn,
+) -> None:
+    stand_in.answer_error(404, "not_found", "Not Found")
+
+    with_path = jobdeck(stand_in, "jobs", "list", "--url", f"{stand_in.url}/admin")
+    at_the_root = jobdeck(stand_in, "jobs", "list")
+
+    assert with_path.exit_code == at_the_root.exit_code == 1
+    assert "Not Found (HTTP 404 not_found)" in with_path.stderr
+    assert f"{stand_in.url}/admin has a path" in with_path.stderr
+    assert "the server's root" in with_path.stderr
+    assert at_the_root.stderr == "Error: Not Found (HTTP 404 not_found)\n"
+
+
 def test_a_ca_certificate_matters_only_for_https(
     stand_in: StandIn, tmp_path: Path
 ) -> None:
