@@ -50,10 +50,12 @@ def main() -> None:
 
 @main.command()
 @click.option("--host", help="Address to listen on (default 127.0.0.1).")
-@click.option("--port", type=int, help="Port to listen on (default 8330).")
+@click.option(
+    "--port", type=click.IntRange(1, 65_535), help="Port to listen on (default 8330)."
+)
 @click.option(
     "--data-dir",
-    type=click.Path(path_type=Path),
+    type=click.Path(path_type=Path, file_okay=False),
     help="Where the SQLite store lives (default ./jobdeck-data).",
 )
 @click.option(

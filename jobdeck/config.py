@@ -1,8 +1,10 @@
 """Settings for `jobdeck serve`: defaults, then a TOML file, then `JOBDECK_*`
 environment variables, then command-line flags; the later source wins.
 
-Everything is validated here, when the settings are built, so that a mistake in
-the file stops the start with a message naming the key.
+Everything is validated here, when the settings are built, so that a mistake stops
+the start with one message naming the file and key, the variable or the flag: the
+checks of `jobdeck.tables` for the file, the same checks for the other sources.
+The `[stock.<job>]` tables are checked where the stock jobs are built.
 """
 
 from __future__ import annotations
@@ -10,20 +12,47 @@ from __future__ import annotations
 import importlib
 import os
 import shlex
+import ssl
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
-from jobdeck.errors import InvalidInput, JobdeckError
-from jobdeck.intervals import parse_interval
-from jobdeck.jobs import Job, define_job
+from jobdeck.access import MIN_PASSWORD_LENGTH
+from jobdeck.errors import InvalidInput
+from jobdeck.jobs import Job, check_name, define_job
+from jobdeck.stock import STOCK_JOBS
+from jobdeck.tables import (
+    Check,
+    Table,
+    any_text,
+    checked,
+    flag,
+    interval_text,
+    path,
+    seconds,
+    text,
+    texts,
+    whole,
+)
 from jobdeck.threads import DEFAULT_MAX_THREADS
 
 DEFAULT_PORT = 8330
+# The keys of [server], by setting; the others (admin_password, say) have no key.
+FILE_KEYS = {
+    "host": "host",
+    "port": "port",
+    "data_dir": "data_dir",
+    "db": "db_url",
+    "shutdown_grace": "shutdown_grace_s",
+    "heartbeat": "heartbeat_s",
+    "max_threads": "max_threads",
+    "tls_cert": "tls_cert",
+    "tls_key": "tls_key",
+}
 ENVIRONMENT_KEYS = {
     "JOBDECK_HOST": "host",
     "JOBDECK_PORT": "port",
@@ -33,6 +62,7 @@ ENVIRONMENT_KEYS = {
     "JOBDECK_TLS_CERT": "tls_cert",
     "JOBDECK_TLS_KEY": "tls_key",
 }
+FLAG_NAMES = {"db_url": "--db"}  # the others are the setting's name: --data-dir
 
 
 @dataclass(frozen=True)
@@ -48,7 +78,7 @@ class Settings:
     tls_cert: Path | None = None
     tls_key: Path | None = None
     stock_enabled: bool = True
-    stock: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    stock: Table = field(default_factory=lambda: Table({}, "defaults", "[stock]"))
     jobs: tuple[Job, ...] = ()
     config_file: Path | None = None
 
@@ -83,16 +113,17 @@ def load_settings(
     settings = Settings()
     if config_file is not None:
         settings = _apply_file(settings, config_file)
-    settings = _apply(settings, _from_environment(environ), "environment")
-    given = {k: v for k, v in (flags or {}).items() if v is not None}
-    return _apply(settings, given, "flags")
+    settings = _apply(settings, _from_environment(environ))
+    settings = _apply(settings, _from_flags(flags or {}))
+    _check_tls(settings.tls_cert, settings.tls_key)
+    return settings
 
 
 def async_driver_url(url: str) -> str:
     scheme, sep, rest = url.partition("://")
     if not sep:
         raise InvalidInput(
-            f"database URL {url!r} has no scheme (sqlite:// or postgresql://)"
+            "the database URL has no scheme: use sqlite:// or postgresql://"
         )
     drivers = {
         "sqlite": "sqlite+aiosqlite",
@@ -111,101 +142,208 @@ def async_driver_url(url: str) -> str:
 
 
 def _apply_file(settings: Settings, path: Path) -> Settings:
+    root = Table(_read(path), str(path), "")
+    server = root.table("server")
+    given = {}
+    for key, setting in FILE_KEYS.items():
+        value = server.take(key, CHECKS[setting], None)
+        if value is not None:
+            given[setting] = value
+    server.refuse_unknown()
+    # The [stock.<job>] tables are read where the stock jobs are built, with the
+    # deck; here only [stock] itself.
+    stock = root.table("stock")
+    enabled = stock.take("enabled", flag, True)
+    jobs = _jobs(root.tables("jobs"), enabled)
+    root.refuse_unknown()
+    return replace(
+        settings,
+        **given,
+        config_file=path,
+        stock_enabled=enabled,
+        stock=stock,
+        jobs=jobs,
+    )
+
+
+def _read(path: Path) -> dict[str, Any]:
     try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+        # utf-8-sig: a byte-order mark, which some editors write, is not content.
+        return tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeError, tomllib.TOMLDecodeError) as exc:
         raise InvalidInput(f"cannot read the config file {path}: {exc}") from exc
 
-    server = dict(document.get("server", {}))
-    if "shutdown_grace" in server:
-        server["shutdown_grace_s"] = parse_interval(server.pop("shutdown_grace"))
-    if "heartbeat" in server:
-        server["heartbeat_s"] = parse_interval(server.pop("heartbeat"))
-    if "db" in server:
-        server["db_url"] = server.pop("db")
-    stock = dict(document.get("stock", {}))
-    enabled = stock.pop("enabled", True)
-    jobs = tuple(
-        job_from_table(table, f"{path} [[jobs]] #{number}")
-        for number, table in enumerate(document.get("jobs", []), start=1)
-    )
-    changes = {**server, "stock_enabled": enabled, "stock": stock, "jobs": jobs}
-    return _apply(replace(settings, config_file=path), changes, str(path))
+
+def _jobs(tables: list[Table], stock_enabled: bool) -> tuple[Job, ...]:
+    jobs: dict[str, Job] = {}
+    for table in tables:
+        job = job_from_table(table)
+        if job.name in jobs:
+            raise table.refuse("name", f"{job.name!r} names an earlier [[jobs]] too")
+        if stock_enabled and job.name in STOCK_JOBS:
+            raise table.refuse(
+                "name",
+                f"{job.name!r} is the name of a stock job; choose another, "
+                "or set [stock] enabled = false",
+            )
+        jobs[job.name] = job
+    return tuple(jobs.values())
 
 
-def job_from_table(table: Mapping[str, Any], where: str) -> Job:
+def job_from_table(table: Table) -> Job:
     """A job from a `[[jobs]]` table: a `command` line or a `callable` path."""
-    known = {
-        "name",
-        "interval",
-        "command",
-        "callable",
-        "category",
-        "description",
-        "timeout",
-        "first_delay",
-    }
-    unknown = set(table) - known
-    if unknown:
-        raise InvalidInput(f"{where}: unknown keys {sorted(unknown)}")
-    try:
-        command = table.get("command")
-        if isinstance(command, str):
-            command = shlex.split(command)
-        first_delay = table.get("first_delay")
+    name = table.require("name", _job_name)
+    interval = table.require("interval", interval_text)
+    command = table.take("command", _command_line, None)
+    body = table.take("callable", _load_callable, None)
+    category = table.take("category", text, "general")
+    description = table.take("description", any_text, "")
+    timeout = table.take("timeout", interval_text, None)
+    first_delay_s = table.take("first_delay", seconds, 5)
+    table.refuse_unknown()
+    if (command is None) == (body is None):
+        raise table.refuse("command", "give exactly one of command or callable")
+    with table.blamed():
         return define_job(
-            table["name"],
-            table["interval"],
-            _load_callable(table["callable"]) if "callable" in table else None,
+            name,
+            interval,
+            body,
             command=command,
-            category=table.get("category", "general"),
-            description=table.get("description", ""),
-            timeout=table.get("timeout"),
-            first_delay_s=parse_interval(first_delay) if first_delay else 5.0,
+            category=category,
+            description=description,
+            timeout=timeout,
+            first_delay_s=first_delay_s,
         )
-    except KeyError as exc:
-        raise InvalidInput(f"{where}: missing key {exc}") from None
-    except JobdeckError as exc:
-        raise InvalidInput(f"{where}: {exc}") from exc
 
 
-def _load_callable(path: str) -> Any:
-    module_name, _, attribute = path.partition(":")
-    if not attribute:
-        raise InvalidInput(f"callable {path!r} must be 'module:function'")
+def _job_name(value: Any) -> str:
+    check_name(value)
+    return str(value)
+
+
+def _command_line(value: Any) -> list[str]:
+    """A list of texts, or one text split like a shell."""
+    words = value
+    if isinstance(value, str):
+        try:
+            words = shlex.split(value)
+        except ValueError as exc:
+            raise ValueError(f"cannot be split like a shell line: {exc}") from exc
+    if not isinstance(words, list) or not words:
+        raise ValueError(
+            'must be a program and its arguments, as a list (["prog", "-v"]) or '
+            f"one text, not {value!r}"
+        )
+    return texts(words)
+
+
+def _load_callable(value: Any) -> Callable[..., Any]:
+    module_name, _, attribute = text(value).partition(":")
+    if not module_name or module_name.startswith(".") or not attribute:
+        raise ValueError(f"must be 'package.module:function', not {value!r}")
     try:
-        return getattr(importlib.import_module(module_name), attribute)
-    except (ImportError, AttributeError) as exc:
-        raise InvalidInput(f"cannot load callable {path!r}: {exc}") from exc
+        module = importlib.import_module(module_name)
+    except Exception as exc:
+        # Importing runs the module's own code: whatever it raises is this key's
+        # mistake to report, not a crash of the server.
+        raise ValueError(f"cannot import {module_name!r}: {exc!r}") from exc
+    body: object = getattr(module, attribute, None)
+    if not callable(body):
+        raise ValueError(f"{module_name!r} has no function {attribute!r}")
+    return body
 
 
-def _from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
+def _from_environment(environ: Mapping[str, str]) -> dict[str, tuple[str, Any]]:
+    """Each setting the environment gives, with the variable's name."""
+    given: dict[str, tuple[str, Any]] = {}
+    for name, key in ENVIRONMENT_KEYS.items():
+        if name in environ:
+            value = environ[name]
+            # The environment holds texts only; a port is a number everywhere else.
+            if key == "port" and value.isascii() and value.isdigit():
+                given[key] = (name, int(value))
+            else:
+                given[key] = (name, value)
+    return given
+
+
+def _from_flags(flags: Mapping[str, Any]) -> dict[str, tuple[str, Any]]:
+    """Each setting the flags give, with the flag's name."""
+    unknown = set(flags) - set(CHECKS)
+    if unknown:
+        raise InvalidInput(f"flags: unknown settings {sorted(unknown)}")
     return {
-        key: environ[name] for name, key in ENVIRONMENT_KEYS.items() if name in environ
+        key: (FLAG_NAMES.get(key, "--" + key.replace("_", "-")), value)
+        for key, value in flags.items()
+        if value is not None
     }
 
 
-def _apply(settings: Settings, changes: Mapping[str, Any], source: str) -> Settings:
-    unknown = set(changes) - {f for f in Settings.__dataclass_fields__}
-    if unknown:
-        raise InvalidInput(f"{source}: unknown settings {sorted(unknown)}")
-    converted = dict(changes)
-    try:
-        if "port" in converted:
-            converted["port"] = int(converted["port"])
-        if "max_threads" in converted:
-            converted["max_threads"] = _at_least_one(converted["max_threads"])
-        for key in ("data_dir", "tls_cert", "tls_key"):
-            if key in converted:
-                converted[key] = Path(converted[key])
-    except ValueError as exc:
-        raise InvalidInput(f"{source}: {exc}") from exc
-    return replace(settings, **converted)
+def _apply(settings: Settings, given: Mapping[str, tuple[str, Any]]) -> Settings:
+    changes = {
+        key: checked(CHECKS[key], value, label) for key, (label, value) in given.items()
+    }
+    return replace(settings, **changes)
 
 
-def _at_least_one(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(
-            f"max_threads must be a whole number of at least 1, not {value!r}"
+def _check_tls(cert: Path | None, key: Path | None) -> None:
+    """Load the pair once here: uvicorn would fail on it after the start, with a
+    traceback."""
+    if cert is None and key is None:
+        return
+    if cert is None or key is None:
+        raise InvalidInput(
+            "HTTPS needs both a certificate and its key: [server] tls_cert and "
+            "tls_key, JOBDECK_TLS_CERT and JOBDECK_TLS_KEY, or the flags"
         )
-    return value
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
+    except OSError as exc:  # ssl.SSLError is one
+        raise InvalidInput(
+            f"tls_cert {cert} and tls_key {key}: not a PEM certificate and its "
+            f"private key: {exc}"
+        ) from exc
+
+
+# --- checks of the settings that the file, the environment and the flags share ---
+
+
+def _directory(value: Any) -> Path:
+    directory = path(value)
+    if directory.exists() and not directory.is_dir():
+        raise ValueError(f"{str(directory)!r} exists and is not a directory")
+    return directory
+
+
+def _existing_file(value: Any) -> Path:
+    file = path(value)
+    if not file.is_file():
+        raise ValueError(f"{str(file)!r} is not a file")
+    return file
+
+
+def _database_url(value: Any) -> str:
+    url = text(value)
+    async_driver_url(url)  # refuses any other database
+    return url
+
+
+def _password(value: Any) -> str:
+    password = any_text(value)
+    if password and len(password) < MIN_PASSWORD_LENGTH:  # empty: one is generated
+        raise ValueError(f"must have at least {MIN_PASSWORD_LENGTH} characters")
+    return password
+
+
+CHECKS: dict[str, Check[Any]] = {
+    "host": text,
+    "port": whole(1, 65_535),
+    "data_dir": _directory,
+    "db_url": _database_url,
+    "admin_password": _password,
+    "shutdown_grace_s": seconds,
+    "heartbeat_s": seconds,
+    "max_threads": whole(1),
+    "tls_cert": _existing_file,
+    "tls_key": _existing_file,
+}

@@ -22,7 +22,7 @@ from jobdeck.access import Accounts
 from jobdeck.config import Settings
 from jobdeck.deck import Deck
 from jobdeck.errors import InvalidInput
-from jobdeck.stock import StockContext, register_stock_jobs
+from jobdeck.stock import StockContext, build_stock_jobs
 from jobdeck.store.sql import SqlStore
 from jobdeck.web.app import create_app
 
@@ -31,7 +31,7 @@ log = logging.getLogger("jobdeck.server")
 
 def build_app(settings: Settings) -> FastAPI:
     """The whole server as an ASGI app; its lifespan starts and stops the deck."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    _make_data_dir(settings.data_dir)
     if not settings.uses_sqlite:
         log.warning(
             "cluster mode is not built yet: run only one jobdeck process against "
@@ -40,12 +40,14 @@ def build_app(settings: Settings) -> FastAPI:
         )
     store = SqlStore(settings.database_url)
     deck = Deck(store, max_threads=settings.max_threads)
+    stock = build_stock_jobs(
+        StockContext(deck, settings.data_dir, settings.sqlite_file), settings.stock
+    )
     for job in settings.jobs:
         deck.add(job)
     if settings.stock_enabled:
-        register_stock_jobs(
-            StockContext(deck, settings.data_dir, settings.sqlite_file), settings.stock
-        )
+        for job in stock:
+            deck.add(job)
     accounts = Accounts(store)
 
     @contextlib.asynccontextmanager
@@ -68,12 +70,18 @@ def build_app(settings: Settings) -> FastAPI:
     return app
 
 
+def _make_data_dir(data_dir: Path) -> None:
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidInput(f"cannot make the data directory {data_dir}: {exc}") from exc
+
+
 def serve(settings: Settings) -> None:
     """Run the server until a signal stops it. What can fail at start-up (the
     database, the first admin, the port) fails before anything is announced, with
-    a JobdeckError that says why."""
-    if (settings.tls_cert is None) != (settings.tls_key is None):
-        raise InvalidInput("HTTPS needs both a certificate and its key")
+    a JobdeckError that says why (the settings themselves are checked as they
+    are loaded)."""
     app = build_app(settings)
     listener = _listen(settings.host, settings.port)
     try:

@@ -20,6 +20,7 @@ from jobdeck.errors import InvalidInput, InvalidInterval
 from jobdeck.intervals import format_interval, parse_interval
 from jobdeck.jobs import define_job
 from jobdeck.store.memory import MemoryStore
+from jobdeck.tables import Table
 from jobdeck.web.app import create_app
 
 CHEAP = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
@@ -87,11 +88,12 @@ async def test_the_api_decides_as_the_validator(
 @given(text=TEXTS)
 def test_the_config_file_decides_as_the_validator(text: str) -> None:
     accepted, said = expected(text)
-    table = {"name": "probe", "interval": text, "command": ["true"]}
+    values = {"name": "probe", "interval": text, "command": ["true"]}
+    table = Table(values, "jobdeck.toml", "[[jobs]] #1")
 
     if accepted:
-        assert format_interval(job_from_table(table, "t").interval_seconds) == said
+        assert format_interval(job_from_table(table).interval_seconds) == said
     else:
         with pytest.raises(InvalidInput) as refused:
-            job_from_table(table, "jobdeck.toml [[jobs]] #1")
-        assert str(refused.value) == f"jobdeck.toml [[jobs]] #1: {said}"
+            job_from_table(table)
+        assert str(refused.value) == f"jobdeck.toml: [[jobs]] #1 interval: {said}"

@@ -30,5 +30,7 @@ def test_the_file_sets_it(tmp_path: Path) -> None:
 def test_anything_but_a_whole_number_from_one_is_refused(
     tmp_path: Path, value: str
 ) -> None:
-    with pytest.raises(InvalidInput, match=r"jobdeck\.toml: max_threads must be"):
+    with pytest.raises(
+        InvalidInput, match=r"jobdeck\.toml: \[server\] max_threads: must be"
+    ):
         settings_from(tmp_path, f"[server]\nmax_threads = {value}\n")
