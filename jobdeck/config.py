@@ -200,6 +200,7 @@ def job_from_table(table: Table) -> Job:
     description = table.take("description", any_text, "")
     timeout = table.take("timeout", interval_text, None)
     first_delay_s = table.take("first_delay", seconds, 5)
+    jitter_s = table.take("jitter", seconds, 0)
     table.refuse_unknown()
     if (command is None) == (body is None):
         raise table.refuse("command", "give exactly one of command or callable")
@@ -213,6 +214,7 @@ def job_from_table(table: Table) -> Job:
             description=description,
             timeout=timeout,
             first_delay_s=first_delay_s,
+            jitter_s=jitter_s,
         )
 
 

@@ -83,27 +83,23 @@ def serve(settings: Settings) -> None:
     a JobdeckError that says why (the settings themselves are checked as they
     are loaded)."""
     app = build_app(settings)
-    listener = _listen(settings.host, settings.port)
-    try:
+    with _listen(settings.host, settings.port) as listener:
         asyncio.run(_prepare_store(settings))
-    except BaseException:
-        listener.close()
-        raise
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        ssl_certfile=settings.tls_cert,
-        ssl_keyfile=settings.tls_key,
-        log_config=None,
-        timeout_graceful_shutdown=int(settings.shutdown_grace_s) + 2,
-        lifespan="on",
-    )
-    # uvicorn raises the signal that stopped it again once it is done, to die of
-    # it; a graceful stop is a success, so these handlers turn that into exit 0.
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, _exit_quietly)
-    ConsoleServer(config, app.state.deck).run(sockets=[listener])
+        config = uvicorn.Config(
+            app,
+            host=settings.host,
+            port=settings.port,
+            ssl_certfile=settings.tls_cert,
+            ssl_keyfile=settings.tls_key,
+            log_config=None,
+            timeout_graceful_shutdown=int(settings.shutdown_grace_s) + 2,
+            lifespan="on",
+        )
+        # uvicorn raises the signal that stopped it again once it is done, to die
+        # of it; a graceful stop is a success, so these handlers make that exit 0.
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, _exit_quietly)
+        ConsoleServer(config, app.state.deck).run(sockets=[listener])
 
 
 async def _prepare_store(settings: Settings) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -55,6 +56,7 @@ FILE_MISTAKES = [
     (COMMAND_JOB + 'description = ["x", 1]', "[[jobs]] #1 description"),
     (COMMAND_JOB + 'first_delay = ""', "[[jobs]] #1 first_delay"),
     (COMMAND_JOB + "first_delay = 0", "[[jobs]] #1 first_delay"),
+    (COMMAND_JOB + "jitter = 5", "[[jobs]] #1 jitter"),
     # ports: whole numbers from 1 to 65535, and true is not one
     ("[server]\nport = 99999", "[server] port"),
     ("[server]\nport = 0", "[server] port"),
@@ -112,7 +114,11 @@ def serve(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Serve:
     return run
 
 
-def _would_serve(self: server.ConsoleServer) -> None:
+def _would_serve(
+    self: server.ConsoleServer, sockets: list[socket.socket] | None = None
+) -> None:
+    for bound in sockets or []:
+        bound.close()
     print(f"would serve on port {self.config.port}")
 
 
@@ -179,10 +185,11 @@ def test_a_file_that_is_not_utf_8_is_refused_with_its_name(
 
 
 def test_a_byte_order_mark_is_not_content(serve: Serve) -> None:
-    result = serve(b"\xef\xbb\xbf[server]\nport = 8123\n")
+    port = free_port()
+    result = serve(b"\xef\xbb\xbf[server]\nport = %d\n" % port)
 
     assert result.exit_code == 0, result.output
-    assert "would serve on port 8123" in result.stdout
+    assert f"would serve on port {port}" in result.stdout
 
 
 def test_the_real_command_prints_one_line_and_no_traceback(tmp_path: Path) -> None:
