@@ -24,6 +24,28 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def serve_once(
+    data_dir: Path,
+    *flags: str,
+    env: dict[str, str] | None = None,
+    port: int | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """`jobdeck serve` on 127.0.0.1 (a free port unless given), for a start that
+    must fail: its exit status and output, once it has ended (30 s at most)."""
+    command = [
+        sys.executable, "-m", "jobdeck", "serve", "--host", "127.0.0.1",
+        "--port", str(port or free_port()), "--data-dir", str(data_dir), *flags,
+    ]  # fmt: skip
+    return subprocess.run(
+        command,
+        cwd=REPO,
+        env={**os.environ, "JOBDECK_ADMIN_PASSWORD": ADMIN_PASSWORD, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
 class Server:
     """One `jobdeck serve` process; `start()` waits until /healthz answers."""
 

@@ -3,32 +3,14 @@ traceback, and nothing announced or scheduled before it fails."""
 
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.support import REPO, free_port
+from tests.support import serve_once
 
 pytestmark = pytest.mark.e2e
-
-
-def serve(data_dir: Path, *flags: str, **env: str) -> subprocess.CompletedProcess[str]:
-    command = [
-        sys.executable, "-m", "jobdeck", "serve", "--host", "127.0.0.1",
-        "--data-dir", str(data_dir), *flags,
-    ]  # fmt: skip
-    return subprocess.run(
-        command,
-        cwd=REPO,
-        env={**os.environ, "JOBDECK_ADMIN_PASSWORD": "a long enough password", **env},
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
 
 
 def test_a_port_in_use_stops_it_before_it_announces_or_makes_anything(
@@ -38,7 +20,7 @@ def test_a_port_in_use_stops_it_before_it_announces_or_makes_anything(
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         port = holder.getsockname()[1]
-        ended = serve(tmp_path / "data", "--port", str(port))
+        ended = serve_once(tmp_path / "data", port=port)
 
     assert ended.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in ended.stderr
@@ -63,7 +45,7 @@ def test_a_port_in_use_stops_it_before_it_announces_or_makes_anything(
 def test_a_database_or_first_admin_that_fails_is_one_line_not_a_traceback(
     tmp_path: Path, flags: tuple[str, ...], env: dict[str, str], says: str
 ) -> None:
-    ended = serve(tmp_path / "data", "--port", str(free_port()), *flags, **env)
+    ended = serve_once(tmp_path / "data", *flags, env=env)
 
     assert ended.returncode == 1, ended.stderr
     assert says in ended.stderr

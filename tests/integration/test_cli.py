@@ -21,7 +21,15 @@ import pytest
 from click.testing import CliRunner, Result
 
 from jobdeck.cli import main
-from tests.support import ADMIN_PASSWORD, REPO, Server, free_port, serving, sign_in
+from tests.support import (
+    ADMIN_PASSWORD,
+    REPO,
+    Server,
+    free_port,
+    serve_once,
+    serving,
+    sign_in,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -666,16 +674,8 @@ def test_serve_takes_the_tls_flags(
     tmp_path: Path, certificate: tuple[Path, Path]
 ) -> None:
     cert, _ = certificate
-    command = [sys.executable, "-m", "jobdeck", "serve", "--host", "127.0.0.1"]
-    command += ["--port", str(free_port()), "--data-dir", str(tmp_path / "data")]
 
-    result = subprocess.run(
-        [*command, "--tls-cert", str(cert)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    result = serve_once(tmp_path / "data", "--tls-cert", str(cert))
 
     assert result.returncode == 1
     assert "HTTPS needs both a certificate and its key" in result.stderr

@@ -12,8 +12,6 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,7 +20,7 @@ from click.testing import CliRunner, Result
 
 from jobdeck import server
 from jobdeck.cli import main
-from tests.support import REPO, free_port
+from tests.support import free_port, serve_once
 
 JOB = '[[jobs]]\nname = "probe"\ninterval = "1h"\n'
 COMMAND_JOB = JOB + 'command = "true"\n'
@@ -195,16 +193,8 @@ def test_a_byte_order_mark_is_not_content(serve: Serve) -> None:
 def test_the_real_command_prints_one_line_and_no_traceback(tmp_path: Path) -> None:
     config = tmp_path / "jobdeck.toml"
     config.write_text("server = 5\n")
-    command = [sys.executable, "-m", "jobdeck", "serve", "--host", "127.0.0.1"]
-    command += ["--port", str(free_port()), "--data-dir", str(tmp_path / "data")]
 
-    result = subprocess.run(
-        [*command, "--config", str(config)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    result = serve_once(tmp_path / "data", "--config", str(config))
 
     assert result.returncode == 1
     assert (
