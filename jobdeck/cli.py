@@ -748,6 +748,15 @@ def when(moment: str | None, empty: str = "-") -> str:
     return parsed.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
+# A UTC time as the server writes it inside its plain words.
+_ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z")
+
+
+def _times_in(words: str) -> str:
+    """The server's words with each time in them written as `when` writes times."""
+    return _ISO_TIME.sub(lambda match: when(match.group()), words)
+
+
 def relative(moment: str | None) -> str:
     """`in 4m 10s` or `3h 2m ago`, from this machine's clock."""
     if not moment:
@@ -849,7 +858,7 @@ def job_details(job: Job) -> list[tuple[str, str]]:
     ]
     why = job.why_not_running
     if why:
-        details.append(("why not running", text(why.text)))
+        details.append(("why not running", text(_times_in(why.text))))
     details.append(("runs on", f"{text(job.scope)} scope, node {text(job.node)}"))
     return details
 

@@ -201,6 +201,9 @@ def test_show_prints_one_job_and_its_json_is_the_job_object(
     assert re.search(r"^description +Says hello\.$", shown.stdout, re.MULTILINE)
     assert re.search(r"^interval +1h \(the default\)$", shown.stdout, re.MULTILINE)
     assert UTC_TIME.search(shown.stdout)
+    why = re.search(r"^why not running +(.*)$", shown.stdout, re.MULTILINE)
+    assert why is not None and "due at" in why.group(1)
+    assert UTC_TIME.search(why.group(1)) and "T" not in why.group(1).split("due at")[1]
     assert as_json.exit_code == 0
     assert json.loads(as_json.stdout)["name"] == "hello"
     assert set(json.loads(as_json.stdout)) == set(job(api, "hello"))
