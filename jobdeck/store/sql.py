@@ -6,8 +6,11 @@ what a fresh SQLite connection must be told (WAL, a busy timeout).
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import sqlite3
+import threading
+import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -45,6 +48,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+THREADS_END_WITHIN_S = 2.0
 
 
 def _wrap_errors(
@@ -84,11 +88,17 @@ class SqlStore(Store):
 
     @_wrap_errors
     async def open(self) -> None:
+        threads_before = set(threading.enumerate())
         self._engine = create_async_engine(self.url, **self._engine_options())
         if self.dialect == "sqlite":
             sa.event.listen(self._engine.sync_engine, "connect", _tune_sqlite)
-        async with self.engine.begin() as connection:
-            await connection.run_sync(_upgrade_schema)
+        try:
+            async with self.engine.begin() as connection:
+                await connection.run_sync(_upgrade_schema)
+        except BaseException:
+            await self.close()
+            await _new_threads_ended(threads_before)
+            raise
 
     async def close(self) -> None:
         if self._engine is not None:
@@ -402,6 +412,17 @@ class SqlStore(Store):
     async def _transaction(self) -> AsyncIterator[AsyncConnection]:
         async with self.engine.begin() as connection:
             yield connection
+
+
+async def _new_threads_ended(before: set[threading.Thread]) -> None:
+    """Wait a little for the threads started since `before` to end. aiosqlite
+    stops the thread of a connection that failed to open without waiting for it,
+    and the thread then reports to the event loop: if a failed start-up has closed
+    the loop by then, the thread prints a traceback on the way out."""
+    deadline = time.monotonic() + THREADS_END_WITHIN_S
+    for thread in set(threading.enumerate()) - before:
+        while thread.is_alive() and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
 
 
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
