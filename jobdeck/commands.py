@@ -34,6 +34,7 @@ class Commands:
 
     def __init__(self) -> None:
         self._groups: set[int] = set()
+        self._stopping: set[asyncio.Task[None]] = set()
 
     async def run(self, argv: Sequence[str]) -> str:
         """The command's last lines of output; raises CommandFailed on a non-zero
@@ -52,10 +53,9 @@ class Commands:
         try:
             output, _ = await process.communicate()
         except asyncio.CancelledError:
-            await _stop_group(process)
+            await self._stop(process)
             raise
-        finally:
-            self._groups.discard(process.pid)
+        self._groups.discard(process.pid)
 
         text = output.decode(errors="replace").strip()
         if process.returncode != 0:
@@ -63,6 +63,20 @@ class Commands:
                 f"exit status {process.returncode}: {_last_lines(text)}"
             )
         return _last_lines(text)
+
+    async def _stop(self, process: asyncio.subprocess.Process) -> None:
+        """Stop the command's group in a task of its own, which a second cancel
+        (a timeout on top of a cancel, the deck's stop) ends the wait for but not
+        the stop: its SIGKILL still comes, and till then kill_all can reach it."""
+        stopping = asyncio.ensure_future(_stop_group(process))
+        self._stopping.add(stopping)
+
+        def stopped(_: asyncio.Task[None]) -> None:
+            self._stopping.discard(stopping)
+            self._groups.discard(process.pid)
+
+        stopping.add_done_callback(stopped)
+        await asyncio.shield(stopping)
 
     def kill_all(self) -> None:
         """SIGKILL every command still running, with its group: for a deck's stop,

@@ -115,3 +115,39 @@ async def test_a_stop_kills_commands_that_ignore_sigterm_without_waiting_them_ou
     assert took < commands.KILL_AFTER_S  # cancel, 2 s for the runs, then SIGKILL
     assert await gone(child, within_s=1)
     assert deck.job_object("stubborn")["last_outcome"] == "interrupted"
+
+
+async def test_a_second_cancel_does_not_skip_the_sigkill(
+    deck: Deck, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cancel, then the run's timeout on top of it while the group is being
+    stopped: the run ends, and the SIGKILL still comes."""
+    monkeypatch.setattr(commands, "KILL_AFTER_S", 1.0)
+    pid_file = tmp_path / "child"
+    command = shell_with_child(pid_file, ignore_term=True)
+    deck.add(define_job("deaf", "1h", command=command, timeout="1s"))
+    await deck.start()
+    await deck.run_now("deaf")
+    child = await child_pid(pid_file)
+
+    await deck.cancel("deaf")
+    await finished(deck, "deaf")
+
+    assert await gone(child, within_s=3)
+
+
+async def test_a_stop_kills_a_command_whose_cancel_is_under_way(
+    tmp_path: Path,
+) -> None:
+    deck = Deck(store=MemoryStore(), node="test")
+    pid_file = tmp_path / "child"
+    command = shell_with_child(pid_file, ignore_term=True)
+    deck.add(define_job("deaf", "1h", command=command))
+    await deck.start()
+    await deck.run_now("deaf")
+    child = await child_pid(pid_file)
+    await deck.cancel("deaf")
+
+    await deck.stop(grace_s=0.1)
+
+    assert await gone(child, within_s=1)
