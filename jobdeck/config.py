@@ -326,7 +326,12 @@ def _existing_file(value: Any) -> Path:
 
 def _database_url(value: Any) -> str:
     url = text(value)
-    async_driver_url(url)  # refuses any other database
+    with_driver = async_driver_url(url)  # refuses any other database
+    try:
+        sa.engine.make_url(with_driver)
+    except (sa.exc.ArgumentError, ValueError):  # a port that is not a number, say
+        # Not the URL itself, which may hold a password.
+        raise ValueError("is not a database URL: check its host and port") from None
     return url
 
 

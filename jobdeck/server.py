@@ -122,6 +122,9 @@ def _listen(host: str, port: int) -> socket.socket:
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         listener.bind((host, port))
+        # Listening at once, not only bound: with SO_REUSEADDR a second server
+        # may bind the same port until one of them listens.
+        listener.listen(2048)
     except OSError as exc:
         listener.close()
         why = exc.strerror or str(exc)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from jobdeck.errors import InvalidInput
+from jobdeck.server import _listen
 from tests.support import serve_once
 
 pytestmark = pytest.mark.e2e
@@ -52,3 +54,15 @@ def test_a_database_or_first_admin_that_fails_is_one_line_not_a_traceback(
     assert "Traceback" not in ended.stderr
     assert "hunter2pw" not in ended.stderr  # a URL's password is never echoed
     assert "serving on" not in ended.stdout
+
+
+def test_of_two_servers_starting_on_one_port_the_second_is_refused() -> None:
+    """The port is listened on as soon as it is bound: two servers starting at
+    once could otherwise both bind it (SO_REUSEADDR), one never listening."""
+    first = _listen("127.0.0.1", 0)
+    port = first.getsockname()[1]
+    try:
+        with pytest.raises(InvalidInput, match="Address already in use"):
+            _listen("127.0.0.1", port)
+    finally:
+        first.close()

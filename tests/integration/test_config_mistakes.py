@@ -56,6 +56,7 @@ FILE_MISTAKES = [
     (COMMAND_JOB + "first_delay = 0", "[[jobs]] #1 first_delay"),
     (COMMAND_JOB + "jitter = 5", "[[jobs]] #1 jitter"),
     # ports: whole numbers from 1 to 65535, and true is not one
+    ('[server]\ndb = "postgresql://u:pw@127.0.0.1:notaport/x"', "[server] db"),
     ("[server]\nport = 99999", "[server] port"),
     ("[server]\nport = 0", "[server] port"),
     ("[server]\nport = true", "[server] port"),
