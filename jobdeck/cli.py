@@ -668,7 +668,7 @@ def create_token(
     if password_stdin and username is None:
         raise click.UsageError("--password-stdin goes with --username")
     body = {"name": name, "role": role}
-    if expires:
+    if expires is not None:  # an empty one goes too, for the server to refuse
         body["expires_at"] = expires
     with connected() as client:
         if username is None:

@@ -462,6 +462,16 @@ def test_a_token_secret_is_printed_once_and_works_until_revoked(
     assert after.exit_code == 1 and "HTTP 401" in after.stderr
 
 
+def test_an_empty_expiry_is_refused_not_made_never(cli: Cli) -> None:
+    # An unset shell variable in `--expires "$END"` must not make a token for ever.
+    created = cli("tokens", "create", "empty-end", "--role", "viewer", "--expires", "")
+    listed = cli("tokens", "list")
+
+    assert created.exit_code == 1
+    assert "HTTP 422" in created.stderr
+    assert " empty-end " not in listed.stdout
+
+
 def test_the_first_token_is_made_by_signing_in_with_a_password(cli: Cli) -> None:
     created = cli(
         "tokens",
