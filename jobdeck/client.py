@@ -18,7 +18,7 @@ import contextlib
 import re
 import ssl
 from collections.abc import Iterator, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 from urllib.parse import quote
@@ -78,6 +78,10 @@ def _aware_time(value: str) -> str:
         raise ValueError("not an ISO 8601 time") from None
     if moment.tzinfo is None:
         raise ValueError("a time without an offset")
+    try:
+        moment.astimezone(UTC)  # how the CLI shows it
+    except OverflowError:
+        raise ValueError("a time out of range in UTC") from None
     return value
 
 
@@ -303,7 +307,7 @@ class Client:
             return None
         try:
             return answer.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested past all reason
             raise _not_the_api(answer) from None
 
 
@@ -317,7 +321,7 @@ def _error_of(answer: httpx.Response) -> ApiError | NotJobdeck:
     try:
         error = answer.json()["error"]
         code, message = str(error["code"]), str(error["message"])
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         return _not_the_api(answer)
     return ApiError(answer.status_code, code, message)
 

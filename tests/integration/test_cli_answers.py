@@ -100,6 +100,10 @@ def jobdeck(
     )
 
 
+A_SCHEDULER = {"running": True, "reason": None, "node": "n", "started_at": None}
+PAST_9999_IN_UTC = "9999-12-31T23:30:00-01:00"
+
+
 def a_job(**changes: Any) -> dict[str, Any]:
     """A job object as the server gives it."""
     job = {
@@ -180,6 +184,16 @@ WITHOUT_CATEGORY = {key: value for key, value in a_job().items() if key != "cate
         (["jobs", "show", "hello"], 200, WITHOUT_CATEGORY),
         (["jobs", "show", "hello"], 200, a_job(run_count="3")),
         (["jobs", "show", "hello"], 200, a_job(last_run_at="yesterday")),
+        (
+            ["jobs", "show", "hello"],
+            200,
+            a_job(last_run_at="0001-01-01T00:00:00+01:00"),
+        ),
+        (
+            ["jobs", "list"],
+            200,
+            {"scheduler": A_SCHEDULER, "jobs": [a_job(next_run_at=PAST_9999_IN_UTC)]},
+        ),
         (["jobs", "show", "hello"], 200, a_job(progress=[0.5], status="running")),
         (["jobs", "run", "hello"], 202, {"job": None}),
         (["jobs", "interval", "hello", "5m"], 200, {"job": {"interval": "5m"}}),
@@ -213,10 +227,11 @@ def test_an_answer_of_another_shape_exits_4_with_one_line(
 
 
 @pytest.mark.parametrize("status", [200, 404, 418, 500])
+@pytest.mark.parametrize("body", [b"<html>I'm a teapot</html>", b"[" * 100_000])
 def test_an_answer_that_is_not_json_exits_4_whatever_its_status(
-    stand_in: StandIn, status: int
+    stand_in: StandIn, status: int, body: bytes
 ) -> None:
-    stand_in.status, stand_in.body = status, b"<html>I'm a teapot</html>"
+    stand_in.status, stand_in.body = status, body
 
     result = jobdeck(stand_in, "jobs", "list")
 
