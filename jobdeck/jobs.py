@@ -125,6 +125,11 @@ def _classify_body(
     if command is not None:
         if not command or not all(isinstance(part, str) for part in command):
             raise InvalidJob("a command is a non-empty list of strings")
+        if not command[0]:
+            raise InvalidJob("a command's first word, its program, cannot be empty")
+        if any("\x00" in part for part in command):
+            # No program can be given one; some event loops cut the word there.
+            raise InvalidJob("a command cannot hold a NUL character")
         return BodyKind.COMMAND, False
 
     assert body is not None
