@@ -21,6 +21,9 @@ from pathlib import Path
 # A command told to stop (SIGTERM) is killed (SIGKILL) after this long.
 KILL_AFTER_S = 5.0
 OUTPUT_LINES_KEPT = 5
+OUTPUT_KEPT_BYTES = 64 * 1024
+# How long output still on its way is waited for once the command has exited.
+OUTPUT_AFTER_EXIT_S = 0.2
 PROC = Path("/proc")
 
 
@@ -39,25 +42,34 @@ class Commands:
     async def run(self, argv: Sequence[str]) -> str:
         """The command's last lines of output; raises CommandFailed on a non-zero
         exit. Cancelled, it stops the command's whole group before it returns."""
+        read_end, write_end = os.pipe()
+        loop = asyncio.get_running_loop()
+        tail = _Tail(loop)
+        transport, _ = await loop.connect_read_pipe(
+            lambda: tail, os.fdopen(read_end, "rb", buffering=0)
+        )
         try:
-            process = await asyncio.create_subprocess_exec(
-                *argv,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT,
-                stdin=asyncio.subprocess.DEVNULL,
-                start_new_session=True,  # its own session, so its own process group
-            )
-        except OSError as exc:  # no such program, not executable, no resources
-            raise CommandFailed(f"cannot start {argv[0]!r}: {exc.strerror}") from None
+            process = await _start(argv, write_end)
+        except BaseException:
+            transport.close()
+            raise
+        finally:
+            os.close(write_end)  # the command has its own copy
         self._groups.add(process.pid)
         try:
-            output, _ = await process.communicate()
+            await process.wait()
+            # Output still on its way comes within a moment. The pipe may stay
+            # open for ever, held by children the command left running (or, under
+            # uvloop, by copies they inherited): the run ends with the command.
+            await asyncio.wait({tail.closed}, timeout=OUTPUT_AFTER_EXIT_S)
         except asyncio.CancelledError:
             await self._stop(process)
             raise
+        finally:
+            transport.close()
         self._groups.discard(process.pid)
 
-        text = output.decode(errors="replace").strip()
+        text = tail.kept.decode(errors="replace").strip()
         if process.returncode != 0:
             raise CommandFailed(
                 f"exit status {process.returncode}: {_last_lines(text)}"
@@ -83,6 +95,37 @@ class Commands:
         which cannot wait KILL_AFTER_S for commands that ignore SIGTERM."""
         for group in list(self._groups):
             _signal_group(group, signal.SIGKILL)
+
+
+async def _start(argv: Sequence[str], output: int) -> asyncio.subprocess.Process:
+    try:
+        return await asyncio.create_subprocess_exec(
+            *argv,
+            stdout=output,
+            stderr=output,
+            stdin=asyncio.subprocess.DEVNULL,
+            start_new_session=True,  # its own session, so its own process group
+        )
+    except OSError as exc:  # no such program, not executable, no resources
+        raise CommandFailed(f"cannot start {argv[0]!r}: {exc.strerror}") from None
+
+
+class _Tail(asyncio.Protocol):
+    """The last OUTPUT_KEPT_BYTES of what a command writes, kept as it comes: a
+    command that prints for hours holds no more than that in memory."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.kept = bytearray()
+        self.closed = loop.create_future()
+
+    def data_received(self, data: bytes) -> None:
+        self.kept += data
+        if len(self.kept) > OUTPUT_KEPT_BYTES:
+            del self.kept[:-OUTPUT_KEPT_BYTES]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.closed.done():
+            self.closed.set_result(None)
 
 
 async def _stop_group(process: asyncio.subprocess.Process) -> None:

@@ -4,6 +4,8 @@ stop reach a command's children, even those that ignore SIGTERM (SPEC §3.2)."""
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -151,3 +153,43 @@ async def test_a_stop_kills_a_command_whose_cancel_is_under_way(
     await deck.stop(grace_s=0.1)
 
     assert await gone(child, within_s=1)
+
+
+async def run_leaving_a_child(pid_file: Path) -> tuple[str, float]:
+    """A command that leaves a child holding its output, as `cmd &` does."""
+    began = time.monotonic()
+    said = await commands.Commands().run(
+        ["sh", "-c", f"sleep 30 & echo $! > {pid_file}; echo done"]
+    )
+    return said, time.monotonic() - began
+
+
+async def test_a_command_ends_when_it_exits_not_when_its_children_do(
+    tmp_path: Path,
+) -> None:
+    said, took = await run_leaving_a_child(tmp_path / "child")
+    os.kill(await child_pid(tmp_path / "child"), signal.SIGKILL)
+
+    assert said == "done"
+    assert took < 2
+
+
+def test_under_uvloop_too(tmp_path: Path) -> None:
+    """`jobdeck serve` runs on uvloop, whose children inherit copies of their
+    parent's pipes: the output then never ends while they live."""
+    uvloop = pytest.importorskip("uvloop")
+
+    said, took = uvloop.run(run_leaving_a_child(tmp_path / "child"))
+    os.kill(int((tmp_path / "child").read_text()), signal.SIGKILL)
+
+    assert said == "done"
+    assert took < 2
+
+
+async def test_a_command_that_prints_without_end_is_held_to_its_tail() -> None:
+    said = await commands.Commands().run(
+        ["sh", "-c", "head -c 5000000 /dev/zero | tr '\\0' a; echo; echo last"]
+    )
+
+    assert said.endswith("\nlast")
+    assert len(said) <= commands.OUTPUT_KEPT_BYTES
