@@ -55,7 +55,8 @@ def main() -> None:
 )
 @click.option(
     "--data-dir",
-    type=click.Path(path_type=Path, file_okay=False),
+    # A text, for the settings to refuse an empty one: as a Path, "" would be ".".
+    type=click.Path(file_okay=False),
     help="Where the SQLite store lives (default ./jobdeck-data).",
 )
 @click.option(
@@ -88,7 +89,7 @@ def main() -> None:
 def serve(
     host: str | None,
     port: int | None,
-    data_dir: Path | None,
+    data_dir: str | None,
     db_url: str | None,
     config_file: Path | None,
     tls_cert: Path | None,
@@ -96,7 +97,7 @@ def serve(
     log_level: str,
 ) -> None:
     """Run the server: the stock jobs, your jobs and the web console."""
-    from jobdeck.config import load_settings
+    from jobdeck.config import InvalidFlag, load_settings
     from jobdeck.errors import JobdeckError
     from jobdeck.server import serve as run_server
 
@@ -112,6 +113,8 @@ def serve(
     try:
         settings = load_settings(config_file, flags=flags)
         run_server(settings)
+    except InvalidFlag as exc:
+        raise click.UsageError(str(exc)) from exc
     except JobdeckError as exc:
         raise click.ClickException(str(exc)) from exc
 

@@ -114,9 +114,17 @@ def load_settings(
     if config_file is not None:
         settings = _apply_file(settings, config_file)
     settings = _apply(settings, _from_environment(environ))
-    settings = _apply(settings, _from_flags(flags or {}))
+    try:
+        settings = _apply(settings, _from_flags(flags or {}))
+    except InvalidInput as exc:
+        raise InvalidFlag(str(exc)) from exc
     _check_tls(settings.tls_cert, settings.tls_key)
     return settings
+
+
+class InvalidFlag(InvalidInput):
+    """A flag's value is refused: the command line is wrong (exit 2), where a
+    mistake in the file or the environment is a refused start (exit 1)."""
 
 
 def async_driver_url(url: str) -> str:

@@ -36,8 +36,8 @@ def test_a_port_in_use_stops_it_before_it_announces_or_makes_anything(
     [
         ((), {"JOBDECK_ADMIN_PASSWORD": "short"}, "at least 10 characters"),
         (
-            ("--db", "mysql://user:hunter2pw@127.0.0.1/x"),
-            {},
+            (),
+            {"JOBDECK_DB": "mysql://user:hunter2pw@127.0.0.1/x"},
             "'mysql' is not supported",
         ),
         (("--db", "sqlite:////no/such/dir/x.db"), {}, "unable to open database file"),

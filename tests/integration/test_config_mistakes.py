@@ -156,6 +156,9 @@ def test_a_mistake_in_the_environment_names_the_variable(
     [
         (["--port", "99999"], "Invalid value for '--port'"),
         (["--data-dir", "jobdeck.toml"], "Invalid value for '--data-dir'"),
+        (["--data-dir", ""], "--data-dir: must be a path"),
+        (["--db", "mysql://x/y"], "--db: the database URL's scheme 'mysql'"),
+        (["--host", ""], "--host: must be a non-empty text"),
     ],
 )
 def test_a_refused_flag_is_a_wrong_command_line(
