@@ -41,6 +41,8 @@ from jobdeck.tables import (
 from jobdeck.threads import DEFAULT_MAX_THREADS
 
 DEFAULT_PORT = 8330
+# Far more threads than any machine runs bodies on at once: each costs a stack.
+MAX_THREADS = 1024
 # The keys of [server], by setting; the others (admin_password, say) have no key.
 FILE_KEYS = {
     "host": "host",
@@ -307,11 +309,15 @@ def _check_tls(cert: Path | None, key: Path | None) -> None:
             "tls_key, JOBDECK_TLS_CERT and JOBDECK_TLS_KEY, or the flags"
         )
     try:
-        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
+        # An empty password: an encrypted key is refused, where OpenSSL would ask
+        # for its pass phrase on a terminal that a service does not have.
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(
+            cert, key, password=b""
+        )
     except OSError as exc:  # ssl.SSLError is one
         raise InvalidInput(
             f"tls_cert {cert} and tls_key {key}: not a PEM certificate and its "
-            f"private key: {exc}"
+            f"private key, the key without a pass phrase: {exc}"
         ) from exc
 
 
@@ -358,7 +364,7 @@ CHECKS: dict[str, Check[Any]] = {
     "admin_password": _password,
     "shutdown_grace_s": seconds,
     "heartbeat_s": seconds,
-    "max_threads": whole(1),
+    "max_threads": whole(1, MAX_THREADS),
     "tls_cert": _existing_file,
     "tls_key": _existing_file,
 }

@@ -224,5 +224,6 @@ async def _announce_first_admin(accounts: Accounts, settings: Settings) -> None:
 
 def _announce_url(settings: Settings) -> None:
     scheme = "https" if settings.tls_cert else "http"
-    url = f"{scheme}://{settings.host}:{settings.port}/admin/jobs"
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host  # IPv6
+    url = f"{scheme}://{host}:{settings.port}/admin/jobs"
     print(f"jobdeck is serving on {url}", flush=True)

@@ -10,8 +10,10 @@ rather than hanging it.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -60,6 +62,7 @@ FILE_MISTAKES = [
     # ports: whole numbers from 1 to 65535, and true is not one
     ('[server]\ndb = "postgresql://u:pw@127.0.0.1:notaport/x"', "[server] db"),
     ("[server]\nport = 99999", "[server] port"),
+    ("[server]\nmax_threads = 99999999999", "[server] max_threads"),
     ("[server]\nport = 0", "[server] port"),
     ("[server]\nport = true", "[server] port"),
     ("[server]\nport = 18332.9", "[server] port"),
@@ -178,6 +181,24 @@ def test_a_bad_tls_pair_is_refused_before_the_start(
     message = refusal(serve("", env=env))
 
     assert "tls_cert cert.pem and tls_key cert.pem" in message
+
+
+def test_an_encrypted_key_is_refused_without_asking_for_its_pass_phrase(
+    serve: Serve, tmp_path: Path
+) -> None:
+    if shutil.which("openssl") is None:
+        pytest.skip("no openssl to make an encrypted key")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-keyout", "key.pem", "-out", "cert.pem",
+         "-passout", "pass:a pass phrase"],
+        cwd=tmp_path, check=True, capture_output=True,
+    )  # fmt: skip
+    env = {"JOBDECK_TLS_CERT": "cert.pem", "JOBDECK_TLS_KEY": "key.pem"}
+
+    message = refusal(serve("", env=env))
+
+    assert "the key without a pass phrase" in message
 
 
 def test_a_file_that_is_not_utf_8_is_refused_with_its_name(
