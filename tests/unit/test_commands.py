@@ -99,16 +99,21 @@ async def test_children_that_ignore_sigterm_are_killed_after_the_grace(
     assert await gone(child, within_s=1)
 
 
-async def test_a_stop_kills_commands_that_ignore_sigterm_without_waiting_them_out(
-    tmp_path: Path,
-) -> None:
+async def running_deaf_command(tmp_path: Path) -> tuple[Deck, int]:
+    """A started deck (stopped by the test) running a command whose shell and
+    child both ignore SIGTERM, and the child's pid."""
     deck = Deck(store=MemoryStore(), node="test")
-    pid_file = tmp_path / "child"
-    command = shell_with_child(pid_file, ignore_term=True)
+    command = shell_with_child(tmp_path / "child", ignore_term=True)
     deck.add(define_job("stubborn", "1h", command=command))
     await deck.start()
     await deck.run_now("stubborn")
-    child = await child_pid(pid_file)
+    return deck, await child_pid(tmp_path / "child")
+
+
+async def test_a_stop_kills_commands_that_ignore_sigterm_without_waiting_them_out(
+    tmp_path: Path,
+) -> None:
+    deck, child = await running_deaf_command(tmp_path)
 
     began = time.monotonic()
     await deck.stop(grace_s=0.1)
@@ -141,14 +146,8 @@ async def test_a_second_cancel_does_not_skip_the_sigkill(
 async def test_a_stop_kills_a_command_whose_cancel_is_under_way(
     tmp_path: Path,
 ) -> None:
-    deck = Deck(store=MemoryStore(), node="test")
-    pid_file = tmp_path / "child"
-    command = shell_with_child(pid_file, ignore_term=True)
-    deck.add(define_job("deaf", "1h", command=command))
-    await deck.start()
-    await deck.run_now("deaf")
-    child = await child_pid(pid_file)
-    await deck.cancel("deaf")
+    deck, child = await running_deaf_command(tmp_path)
+    await deck.cancel("stubborn")
 
     await deck.stop(grace_s=0.1)
 
