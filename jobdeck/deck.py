@@ -318,7 +318,12 @@ class Deck:
         was_running = self.running or self.stopped_reason == "shutting down"
         self.stop_scheduling("stopped")
         await self._finish_runs(grace_s)
-        self._kill_commands()  # those whose runs have ended but not their stop
+        # Commands that ignore SIGTERM, whether their runs are still waiting for
+        # them or have ended (cancelled again while their group was being stopped):
+        # the process may not wait out KILL_AFTER_S, and they must not outlive it.
+        self._commands.kill_all()
+        if self._runs:
+            await asyncio.wait(set(self._runs), timeout=1)
         flush_s = 0.5 if self._hurry.is_set() else 5.0
         try:
             await asyncio.wait_for(self._writer.flush(), timeout=flush_s)
@@ -800,14 +805,6 @@ class Deck:
                 self._cancel_run(state, state.running)
         if self._runs:
             await asyncio.wait(set(self._runs), timeout=2)
-        if self._runs:
-            self._kill_commands()
-            await asyncio.wait(set(self._runs), timeout=1)
-
-    def _kill_commands(self) -> None:
-        # Commands that ignore SIGTERM: the process may not wait out their
-        # KILL_AFTER_S, and they must not outlive it.
-        self._commands.kill_all()
 
     # Bookkeeping -------------------------------------------------------------------
 

@@ -86,12 +86,7 @@ async def test_children_that_ignore_sigterm_are_killed_after_the_grace(
     deck: Deck, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(commands, "KILL_AFTER_S", 0.5)
-    pid_file = tmp_path / "child"
-    command = shell_with_child(pid_file, ignore_term=True)
-    deck.add(define_job("stubborn", "1h", command=command, timeout="1s"))
-    await deck.start()
-    await deck.run_now("stubborn")
-    child = await child_pid(pid_file)
+    child = await run_deaf_command(deck, tmp_path, timeout="1s")
 
     job = await finished(deck, "stubborn")
 
@@ -99,21 +94,23 @@ async def test_children_that_ignore_sigterm_are_killed_after_the_grace(
     assert await gone(child, within_s=1)
 
 
-async def running_deaf_command(tmp_path: Path) -> tuple[Deck, int]:
-    """A started deck (stopped by the test) running a command whose shell and
-    child both ignore SIGTERM, and the child's pid."""
-    deck = Deck(store=MemoryStore(), node="test")
+async def run_deaf_command(
+    deck: Deck, tmp_path: Path, timeout: str | None = None
+) -> int:
+    """Start `deck` running the job `stubborn`: a command whose shell and child
+    both ignore SIGTERM. The child's pid."""
     command = shell_with_child(tmp_path / "child", ignore_term=True)
-    deck.add(define_job("stubborn", "1h", command=command))
+    deck.add(define_job("stubborn", "1h", command=command, timeout=timeout))
     await deck.start()
     await deck.run_now("stubborn")
-    return deck, await child_pid(tmp_path / "child")
+    return await child_pid(tmp_path / "child")
 
 
 async def test_a_stop_kills_commands_that_ignore_sigterm_without_waiting_them_out(
     tmp_path: Path,
 ) -> None:
-    deck, child = await running_deaf_command(tmp_path)
+    deck = Deck(store=MemoryStore(), node="test")  # stopped here, not by the fixture
+    child = await run_deaf_command(deck, tmp_path)
 
     began = time.monotonic()
     await deck.stop(grace_s=0.1)
@@ -130,15 +127,10 @@ async def test_a_second_cancel_does_not_skip_the_sigkill(
     """A cancel, then the run's timeout on top of it while the group is being
     stopped: the run ends, and the SIGKILL still comes."""
     monkeypatch.setattr(commands, "KILL_AFTER_S", 1.0)
-    pid_file = tmp_path / "child"
-    command = shell_with_child(pid_file, ignore_term=True)
-    deck.add(define_job("deaf", "1h", command=command, timeout="1s"))
-    await deck.start()
-    await deck.run_now("deaf")
-    child = await child_pid(pid_file)
+    child = await run_deaf_command(deck, tmp_path, timeout="1s")
 
-    await deck.cancel("deaf")
-    await finished(deck, "deaf")
+    await deck.cancel("stubborn")
+    await finished(deck, "stubborn")
 
     assert await gone(child, within_s=3)
 
@@ -146,7 +138,8 @@ async def test_a_second_cancel_does_not_skip_the_sigkill(
 async def test_a_stop_kills_a_command_whose_cancel_is_under_way(
     tmp_path: Path,
 ) -> None:
-    deck, child = await running_deaf_command(tmp_path)
+    deck = Deck(store=MemoryStore(), node="test")
+    child = await run_deaf_command(deck, tmp_path)
     await deck.cancel("stubborn")
 
     await deck.stop(grace_s=0.1)
