@@ -90,11 +90,15 @@ class Commands:
         stopping.add_done_callback(stopped)
         await asyncio.shield(stopping)
 
-    def kill_all(self) -> None:
-        """SIGKILL every command still running, with its group: for a deck's stop,
-        which cannot wait KILL_AFTER_S for commands that ignore SIGTERM."""
+    async def kill_all(self, within_s: float = 1.0) -> None:
+        """SIGKILL every command still running, with its group, and wait (up to
+        `within_s`) for their stops to end: for a deck's stop, which cannot wait
+        KILL_AFTER_S for commands that ignore SIGTERM, and must not leave a
+        process unreaped when its loop closes."""
         for group in list(self._groups):
             _signal_group(group, signal.SIGKILL)
+        if self._stopping:
+            await asyncio.wait(set(self._stopping), timeout=within_s)
 
 
 async def _start(argv: Sequence[str], output: int) -> asyncio.subprocess.Process:

@@ -321,7 +321,7 @@ class Deck:
         # Commands that ignore SIGTERM, whether their runs are still waiting for
         # them or have ended (cancelled again while their group was being stopped):
         # the process may not wait out KILL_AFTER_S, and they must not outlive it.
-        self._commands.kill_all()
+        await self._commands.kill_all()
         if self._runs:
             await asyncio.wait(set(self._runs), timeout=1)
         flush_s = 0.5 if self._hurry.is_set() else 5.0

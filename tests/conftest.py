@@ -1,6 +1,8 @@
+import asyncio
+import inspect
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,23 @@ def pytest_collection_modifyitems(
         path = str(item.path)
         if f"{os.sep}browser{os.sep}" in path:
             item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(autouse=True)
+def nothing_left_on_the_loop(request: pytest.FixtureRequest) -> None:
+    """Every async test, once its fixtures are torn down, has left no task on its
+    loop. The loop's close would cancel such a task without a word, and a process
+    it was stopping would go unreaped: its ResourceWarning then fails a later test.
+    (Sync tests have no loop of their own; Playwright's would clash with one.)"""
+    if inspect.iscoroutinefunction(request.function):
+        request.getfixturevalue("no_task_left")
+
+
+@pytest.fixture
+async def no_task_left() -> AsyncIterator[None]:
+    yield
+    left = asyncio.all_tasks() - {asyncio.current_task()}
+    assert not left, f"tasks left running after the test: {left}"
 
 
 POSTGRES_URL = os.environ.get(

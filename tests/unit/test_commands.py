@@ -145,6 +145,10 @@ async def test_a_stop_kills_a_command_whose_cancel_is_under_way(
     await deck.stop(grace_s=0.1)
 
     assert await gone(child, within_s=1)
+    # The stop of the group has ended too: left running, it would die with the
+    # loop and leave the command's process unreaped ("subprocess ... is still
+    # running" at its garbage collection, in whatever test runs then).
+    assert asyncio.all_tasks() == {asyncio.current_task()}
 
 
 async def run_leaving_a_child(pid_file: Path) -> tuple[str, float]:

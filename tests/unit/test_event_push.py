@@ -59,6 +59,12 @@ async def change(hub: EventHub, *subjects: str) -> None:
     await asyncio.sleep(2 * GAP_S)
 
 
+async def end_all(hub: EventHub, following: list[asyncio.Task[None]]) -> None:
+    """Close every subscriber, and see the pushes and pulls following them end."""
+    hub.close_all()
+    await asyncio.wait_for(asyncio.gather(*following), timeout=1)
+
+
 async def test_every_change_reaches_the_sink_in_order() -> None:
     hub = EventHub(render, min_gap_s=GAP_S)
     _, sink, following = await pushed(hub)
@@ -119,7 +125,8 @@ async def test_a_fan_out_wider_than_a_step_reaches_everyone_over_several_steps()
     None
 ):
     hub = EventHub(render, min_gap_s=GAP_S)
-    sinks = [(await pushed(hub))[1] for _ in range(2 * PUSHES_PER_STEP + 1)]
+    pushes = [await pushed(hub) for _ in range(2 * PUSHES_PER_STEP + 1)]
+    sinks = [sink for _, sink, _ in pushes]
     VERSIONS.clear()
     VERSIONS["a"] = 1
 
@@ -131,6 +138,7 @@ async def test_a_fan_out_wider_than_a_step_reaches_everyone_over_several_steps()
 
     assert PUSHES_PER_STEP <= partway < len(sinks)
     assert all(sink.frames() == [("a", 1)] for sink in sinks)
+    await end_all(hub, [following for _, _, following in pushes])
 
 
 async def test_a_thousand_jobs_changing_make_a_paced_stream_rendered_once() -> None:
@@ -145,7 +153,8 @@ async def test_a_thousand_jobs_changing_make_a_paced_stream_rendered_once() -> N
         return render(subject)
 
     hub = EventHub(counted, min_gap_s=GAP_S * 5)
-    sinks = [(await pushed(hub))[1] for _ in range(20)]
+    pushes = [await pushed(hub) for _ in range(20)]
+    sinks = [sink for _, sink, _ in pushes]
     pulled: list[list[bytes]] = [[] for _ in range(20)]
     pullers = [asyncio.create_task(pull(hub.subscribe(), into)) for into in pulled]
     names = [f"job{i}" for i in range(1000)]
@@ -168,8 +177,7 @@ async def test_a_thousand_jobs_changing_make_a_paced_stream_rendered_once() -> N
         assert dict(Sink.frames_of(writes)) == newest
     assert renders <= 2000  # once per change at most, however many clients
     assert all(a is b for a, b in zip(sinks[0].written, sinks[1].written, strict=True))
-    for puller in pullers:
-        puller.cancel()
+    await end_all(hub, [following for _, _, following in pushes] + pullers)
 
 
 async def pull(subscriber: Subscriber, into: list[bytes]) -> None:
