@@ -105,7 +105,7 @@ def define_job(
         timeout_s=float(parse_interval(timeout)) if timeout is not None else None,
         first_delay_s=first_delay_s,
         jitter_s=jitter_s,
-        scope=Scope(scope),
+        scope=scope if isinstance(scope, Scope) else Scope(scope),
     )
 
 
@@ -132,7 +132,8 @@ def _classify_body(
             raise InvalidJob("a command cannot hold a NUL character")
         return BodyKind.COMMAND, False
 
-    assert body is not None
+    if isinstance(body, types.FunctionType):  # the common case, read cheaply
+        return _code_shape(body.__code__)
     if not callable(body):
         raise InvalidJob(f"the body of a job must be callable, not {type(body)}")
     kind = BodyKind.ASYNC if _is_async(body) else BodyKind.THREAD
@@ -140,15 +141,11 @@ def _classify_body(
 
 
 def _is_async(body: JobBody) -> bool:
-    if isinstance(body, types.FunctionType):
-        return _code_shape(body.__code__)[0]
     call = getattr(body, "__call__", None)  # noqa: B004 - objects with async __call__
     return inspect.iscoroutinefunction(body) or inspect.iscoroutinefunction(call)
 
 
 def _takes_an_argument(body: JobBody) -> bool:
-    if isinstance(body, types.FunctionType):
-        return _code_shape(body.__code__)[1]
     try:
         parameters = inspect.signature(body).parameters.values()
     except (TypeError, ValueError):
@@ -162,9 +159,10 @@ def _takes_an_argument(body: JobBody) -> bool:
 
 
 @functools.lru_cache(maxsize=1024)
-def _code_shape(code: types.CodeType) -> tuple[bool, bool]:
-    """(async, takes a positional argument) of a plain function's code. Many jobs
-    share one body; reading the code object is much cheaper than a signature."""
-    is_async = bool(code.co_flags & inspect.CO_COROUTINE)
+def _code_shape(code: types.CodeType) -> tuple[BodyKind, bool]:
+    """(its kind, whether it takes a positional argument) of a plain function's
+    code. Many jobs share one body; reading the code object is much cheaper than
+    a signature."""
+    kind = BodyKind.ASYNC if code.co_flags & inspect.CO_COROUTINE else BodyKind.THREAD
     takes = code.co_argcount > 0 or bool(code.co_flags & inspect.CO_VARARGS)
-    return is_async, takes
+    return kind, takes

@@ -181,7 +181,7 @@ async def list_runs(
 
 @router.get("/api/jobs/{name}/interval/preview")
 async def preview_interval(
-    name: str, interval: str, request: Request, _: Viewer
+    request: Request, _: Viewer, name: KnownJob, interval: str
 ) -> dict[str, Any]:
     """What Save would do, without doing it: the canonical form and next runs."""
     return deck_of(request).preview_interval(name, interval)

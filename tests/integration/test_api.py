@@ -251,6 +251,17 @@ async def test_a_change_to_an_unknown_job_or_user_is_404_whatever_its_body(
         assert looked_at_by_a_viewer.status_code == 403, (path, body)
 
 
+async def test_an_interval_preview_of_an_unknown_job_is_404_whatever_its_query(
+    admin: httpx.AsyncClient, viewer: httpx.AsyncClient
+) -> None:
+    for query in ["", "?interval=", "?interval=5m", "?interval=bogus"]:
+        for client in (admin, viewer):
+            answer = await client.get(f"/api/jobs/nope/interval/preview{query}")
+
+            assert answer.status_code == 404, query
+            assert error_of(answer)["code"] == "not_found"
+
+
 async def test_get_on_an_action_is_405_and_does_nothing(
     admin: httpx.AsyncClient,
 ) -> None:

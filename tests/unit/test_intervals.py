@@ -21,6 +21,7 @@ GRAMMAR = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
         ("30s", 30), ("5m", 300), ("1h", 3600), ("1d", 86400), ("1s", 1),
         ("1h30m", 5400), ("1d12h", 129600), ("  5m ", 300), ("\t1h\n", 3600),
         ("90m", 5400), ("365d", MAX_SECONDS),
+        ("1h60m", 7200), ("1d24h", 2 * 86400),  # a part past its unit's range
     ],
 )  # fmt: skip
 def test_accepted_values_give_their_seconds(text: str, seconds: int) -> None:
