@@ -95,11 +95,13 @@ def serve(settings: Settings) -> None:
             timeout_graceful_shutdown=int(settings.shutdown_grace_s) + 2,
             lifespan="on",
         )
-        # uvicorn raises the signal that stopped it again once it is done, to die
-        # of it; a graceful stop is a success, so these handlers make that exit 0.
+        server = ConsoleServer(config, app.state.deck)
+        # The server's own handler from here on, not only while uvicorn serves: a
+        # signal before it takes over (or the one it raises again once it is done,
+        # to die of it) asks for the same graceful stop, whose exit is 0.
         for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, _exit_quietly)
-        ConsoleServer(config, app.state.deck).run(sockets=[listener])
+            signal.signal(signum, server.handle_exit)
+        server.run(sockets=[listener])
 
 
 async def _prepare_store(settings: Settings) -> None:
@@ -130,10 +132,6 @@ def _listen(host: str, port: int) -> socket.socket:
         why = exc.strerror or str(exc)
         raise InvalidInput(f"cannot listen on {host}:{port}: {why}") from None
     return listener
-
-
-def _exit_quietly(signum: int, frame: FrameType | None) -> None:
-    raise SystemExit(0)
 
 
 # How long a shutdown waits for connections to close before their tasks are

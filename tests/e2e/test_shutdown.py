@@ -4,7 +4,10 @@ that will not end by themselves, and leaves no run `running` for the next start.
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import closing
@@ -12,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import Server, sign_in
+from tests.support import ADMIN_PASSWORD, REPO, Server, free_port, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -135,3 +138,45 @@ async def test_a_second_signal_exits_at_once(tmp_path: Path) -> None:
         server.kill()
 
     assert took < 2
+
+
+SIGNAL_BEFORE_UVICORN = """
+import os, signal, sys
+from jobdeck import server
+
+original = server.ConsoleServer.serve
+
+async def serve_after_a_signal(self, sockets=None):
+    os.kill(os.getpid(), signal.SIGINT)  # before uvicorn sets its own handlers
+    await original(self, sockets)
+
+server.ConsoleServer.serve = serve_after_a_signal
+from jobdeck.cli import main
+sys.argv[0] = "jobdeck"
+main()
+"""
+
+
+def test_a_signal_before_uvicorn_listens_stops_the_server_gracefully(
+    tmp_path: Path,
+) -> None:
+    """A signal in the instant between jobdeck's start-up and uvicorn's own
+    handlers: the same graceful stop as later, not an exit from wherever the
+    process happened to be."""
+    config = tmp_path / "jobdeck.toml"
+    config.write_text("[stock]\nenabled = false\n")
+    command = [
+        sys.executable, "-c", SIGNAL_BEFORE_UVICORN, "serve", "--host", "127.0.0.1",
+        "--port", str(free_port()), "--data-dir", str(tmp_path / "data"),
+        "--config", str(config),
+    ]  # fmt: skip
+    env = {**os.environ, "JOBDECK_ADMIN_PASSWORD": ADMIN_PASSWORD}
+
+    done = subprocess.run(
+        command, cwd=REPO, env=env, capture_output=True, text=True, timeout=30
+    )
+
+    said = done.stdout + done.stderr
+    assert done.returncode == 0, said
+    assert "scheduler stopping" in said
+    assert "Traceback" not in said and "never awaited" not in said
