@@ -15,7 +15,7 @@ import functools
 import random
 import socket
 from collections.abc import Awaitable, Callable
-from typing import ClassVar
+from typing import Any, ClassVar, cast
 
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
@@ -139,6 +139,7 @@ class ChunkWriter:
         if transport is None or getattr(cycle, "chunked_encoding", None) is not True:
             return None
         _bound_send_buffer(transport)
+        _close_when_lost(transport, subscriber)
         return cls(transport, subscriber)
 
     def __call__(self, data: bytes) -> bool:
@@ -185,6 +186,21 @@ def _bound_send_buffer(transport: asyncio.Transport) -> None:
         # Not every socket takes the option: it is a bound, not a need.
         with contextlib.suppress(OSError):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER_BYTES)
+
+
+def _close_when_lost(transport: asyncio.Transport, subscriber: Subscriber) -> None:
+    """Close the subscriber as soon as its client hangs up. uvicorn tells a
+    request of it only through `receive`, which a pushed stream never waits on
+    (a task per client is what pushing saves): without this it would count as
+    open until its next write or heartbeat."""
+    protocol = cast(Any, transport.get_protocol())
+    heard = protocol.connection_lost
+
+    def lost(exc: Exception | None) -> None:
+        subscriber.close()
+        heard(exc)
+
+    protocol.connection_lost = lost
 
 
 def _as_chunk(data: bytes) -> bytes:
