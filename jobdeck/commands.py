@@ -5,7 +5,7 @@ shutdown reach the processes it started too (a shell's children, say): signalled
 alone, the command would die and leave them running, reparented to init, where
 the job's next run could meet them (SPEC §3.2: never two runs of one job at once).
 A process that leaves its group on purpose (a daemon calling setsid) is out of
-reach; so are children still running when the command itself succeeds, which a
+reach; so are children still running when the command itself exits, which a
 command may well mean to leave behind.
 """
 
@@ -42,17 +42,20 @@ class Commands:
     async def run(self, argv: Sequence[str]) -> str:
         """The command's last lines of output; raises CommandFailed on a non-zero
         exit. Cancelled, it stops the command's whole group before it returns."""
-        read_end, write_end = os.pipe()
         loop = asyncio.get_running_loop()
         tail = _Tail(loop)
-        transport, _ = await loop.connect_read_pipe(
-            lambda: tail, os.fdopen(read_end, "rb", buffering=0)
-        )
+        read_end, write_end = os.pipe()
         try:
-            process = await _start(argv, write_end)
-        except BaseException:
-            transport.close()
-            raise
+            # Cancelled here (a run cancelled in its eager first step, on 3.12),
+            # the read end is closed by the loop, the write end below.
+            transport, _ = await loop.connect_read_pipe(
+                lambda: tail, os.fdopen(read_end, "rb", buffering=0)
+            )
+            try:
+                process = await _start(argv, write_end)
+            except BaseException:
+                transport.close()
+                raise
         finally:
             os.close(write_end)  # the command has its own copy
         self._groups.add(process.pid)
@@ -77,9 +80,10 @@ class Commands:
         return _last_lines(text)
 
     async def _stop(self, process: asyncio.subprocess.Process) -> None:
-        """Stop the command's group in a task of its own, which a second cancel
-        (a timeout on top of a cancel, the deck's stop) ends the wait for but not
-        the stop: its SIGKILL still comes, and till then kill_all can reach it."""
+        """Stop the command's group, in a task of its own that kill_all can hurry,
+        and wait for it however often the run is cancelled meanwhile (a timeout on
+        top of a cancel, the deck's stop): a run that ended first would let the
+        next run of its job start beside what is left of the group."""
         stopping = asyncio.ensure_future(_stop_group(process))
         self._stopping.add(stopping)
 
@@ -88,7 +92,10 @@ class Commands:
             self._groups.discard(process.pid)
 
         stopping.add_done_callback(stopped)
-        await asyncio.shield(stopping)
+        while not stopping.done():
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.shield(stopping)
+        stopping.result()
 
     async def kill_all(self, within_s: float = 1.0) -> None:
         """SIGKILL every command still running, with its group, and wait (up to

@@ -85,6 +85,9 @@ STARTS_PER_STEP = 50
 
 # How long a read of the history waits for the runs and audit entries not written yet.
 HISTORY_WAIT_S = 1.0
+# How long a stop waits for the runs it has cancelled before it kills what is left
+# of their commands: an async body may clean up on its cancellation meanwhile.
+CANCELLED_RUNS_WAIT_S = 2.0
 
 # Who resumes a job whose pause had an end: audited as such.
 PAUSE_ENDED = Actor("system (the pause ended)")
@@ -122,6 +125,7 @@ class Deck:
         self._writer = StoreWriter(self.store, self._on_store_health, self.clock)
         self._tasks: list[asyncio.Task[None]] = []
         self._starting = False
+        self._stopping: asyncio.Task[None] | None = None
         # The task of every run in progress, and its job.
         self._runs: dict[asyncio.Task[None], JobState] = {}
         self.running = False
@@ -273,6 +277,8 @@ class Deck:
             self._starting = False
 
     async def _start(self, schedule: bool, refusal: str | None) -> None:
+        self._stopping = None
+        self._hurry.clear()
         self.started_at = self.clock.now()
         self._loop_ref = asyncio.get_running_loop()
         self.hub.reopen()
@@ -314,13 +320,19 @@ class Deck:
         self._hurry.set()
 
     async def stop(self, grace_s: float = 10.0) -> None:
-        """Stop starting runs, give running ones `grace_s`, cancel the rest, flush."""
+        """Stop starting runs, give running ones `grace_s`, cancel the rest, flush.
+        A stop already under way (ConsoleServer starts one at a signal) is waited
+        for, with the grace it was given; one cancelled caller does not end it."""
+        if self._stopping is None:
+            self._stopping = asyncio.ensure_future(self._stop(grace_s))
+        await asyncio.shield(self._stopping)
+
+    async def _stop(self, grace_s: float) -> None:
         was_running = self.running or self.stopped_reason == "shutting down"
         self.stop_scheduling("stopped")
         await self._finish_runs(grace_s)
-        # Commands that ignore SIGTERM, whether their runs are still waiting for
-        # them or have ended (cancelled again while their group was being stopped):
-        # the process may not wait out KILL_AFTER_S, and they must not outlive it.
+        # Commands that ignore SIGTERM: their runs wait for their groups, which
+        # get SIGKILL only after KILL_AFTER_S; a stop may not wait that out.
         await self._commands.kill_all()
         if self._runs:
             await asyncio.wait(set(self._runs), timeout=1)
@@ -790,21 +802,25 @@ class Deck:
     async def _finish_runs(self, grace_s: float) -> None:
         """Wait up to `grace_s` (or until hurried) for runs; cancel what is left,
         which ends those runs as interrupted."""
-        if not self._runs:
-            return
-        runs_done = asyncio.ensure_future(asyncio.wait(set(self._runs)))
-        hurried = asyncio.ensure_future(self._hurry.wait())
-        await asyncio.wait(
-            {runs_done, hurried}, timeout=grace_s, return_when=asyncio.FIRST_COMPLETED
-        )
-        runs_done.cancel()
-        hurried.cancel()
+        await self._wait_for_runs(grace_s)
         for state in list(self._runs.values()):
             if state.running is not None:
                 state.running.interrupted = True
                 self._cancel_run(state, state.running)
-        if self._runs:
-            await asyncio.wait(set(self._runs), timeout=2)
+        await self._wait_for_runs(CANCELLED_RUNS_WAIT_S)
+
+    async def _wait_for_runs(self, timeout_s: float) -> None:
+        """Until every run has ended, `timeout_s` has passed, or a second signal
+        asks to exit at once."""
+        if not self._runs or self._hurry.is_set():
+            return
+        runs_done = asyncio.ensure_future(asyncio.wait(set(self._runs)))
+        hurried = asyncio.ensure_future(self._hurry.wait())
+        await asyncio.wait(
+            {runs_done, hurried}, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED
+        )
+        runs_done.cancel()
+        hurried.cancel()
 
     # Bookkeeping -------------------------------------------------------------------
 

@@ -95,7 +95,7 @@ def serve(settings: Settings) -> None:
             timeout_graceful_shutdown=int(settings.shutdown_grace_s) + 2,
             lifespan="on",
         )
-        server = ConsoleServer(config, app.state.deck)
+        server = ConsoleServer(config, app.state.deck, settings.shutdown_grace_s)
         # The server's own handler from here on, not only while uvicorn serves: a
         # signal before it takes over (or the one it raises again once it is done,
         # to die of it) asks for the same graceful stop, whose exit is 0.
@@ -144,21 +144,30 @@ CONNECTIONS_GRACE_S = 5
 class ConsoleServer(uvicorn.Server):
     """uvicorn, with the deck told of shutdown signals as they arrive.
 
-    The first SIGTERM or SIGINT stops new runs and ends every event stream at once,
-    and every stream opened after; running runs then get the grace period. A second
-    signal of either kind exits at once. A plain `uvicorn.Server` waits for every
-    connection to close before it runs the application's lifespan shutdown, where
-    `deck.stop()` would end the streams: with a stream open, it never exits. So an
-    application that mounts the console serves it with this class:
+    The first SIGTERM or SIGINT stops new runs, ends every event stream at once
+    (and every stream opened after), and starts the deck's stop: running runs get
+    `grace_s` from the signal, beside uvicorn's wait for connections to close, not
+    after it. A second signal of either kind cuts the grace short and exits at
+    once, and the deck's stop is still waited for (bounded: runs cancelled,
+    commands killed, history flushed), though uvicorn then skips the lifespan's
+    shutdown. A plain `uvicorn.Server` waits for every connection to close before
+    it runs the application's lifespan shutdown: with a stream open, it never
+    exits. So an application that mounts the console serves it with this class:
 
         ConsoleServer(uvicorn.Config(app, host="127.0.0.1"), deck).run()
+
+    Its lifespan's `await deck.stop()` then waits for the stop under way.
     """
 
-    def __init__(self, config: uvicorn.Config, deck: Deck) -> None:
+    def __init__(
+        self, config: uvicorn.Config, deck: Deck, grace_s: float = 10.0
+    ) -> None:
         if config.timeout_graceful_shutdown is None:
             config.timeout_graceful_shutdown = CONNECTIONS_GRACE_S
         super().__init__(config)
         self.deck = deck
+        self.grace_s = grace_s
+        self._deck_stop: asyncio.Future[None] | None = None
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         second = self.should_exit
@@ -176,6 +185,12 @@ class ConsoleServer(uvicorn.Server):
             return
         self.deck.stop_scheduling()
         self.deck.hub.close_all()
+        self._deck_stop = asyncio.ensure_future(self.deck.stop(self.grace_s))
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().shutdown(sockets)
+        if self._deck_stop is not None:
+            await self._deck_stop
 
 
 class DeckLock:

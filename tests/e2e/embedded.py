@@ -2,18 +2,30 @@
 the console mounted under /jobs, the deck started and stopped in its lifespan,
 served by `jobdeck.ConsoleServer`. Run as `python -m tests.e2e.embedded PORT
 [HTTP [JOBS]]`: uvicorn's HTTP implementation (auto by default), and how many more
-jobs to register (many make a snapshot bigger than the sockets' buffers)."""
+jobs to register (many make a snapshot bigger than the sockets' buffers). With
+EMBEDDED_DEAF_PID_FILE set, a command that ignores SIGTERM starts at once and
+writes its child's pid there; GET /slow is a request that takes a minute."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import os
 import sys
 from collections.abc import AsyncIterator
 
 import uvicorn
 from fastapi import FastAPI
 
-from jobdeck import Accounts, ConsoleServer, Deck, MemoryStore, Role, create_app
+from jobdeck import (
+    Accounts,
+    ConsoleServer,
+    Deck,
+    MemoryStore,
+    Role,
+    create_app,
+    define_job,
+)
 
 
 def main(port: int, http: str = "auto", more_jobs: int = 0) -> None:
@@ -27,6 +39,11 @@ def main(port: int, http: str = "auto", more_jobs: int = 0) -> None:
     for number in range(more_jobs):
         deck.job("1h", name=f"quiet-{number}", first_delay_s=3600)(quiet)
 
+    pid_file = os.environ.get("EMBEDDED_DEAF_PID_FILE")
+    if pid_file:
+        deaf = f"trap '' TERM; sleep 300 & echo $! > {pid_file}; wait"
+        deck.add(define_job("deaf", "1h", command=["sh", "-c", deaf], first_delay_s=0))
+
     accounts = Accounts(store)
 
     @contextlib.asynccontextmanager
@@ -39,11 +56,16 @@ def main(port: int, http: str = "auto", more_jobs: int = 0) -> None:
         print("deck stopped", flush=True)
 
     app = FastAPI(lifespan=lifespan)
+
+    @app.get("/slow")
+    async def slow() -> None:
+        await asyncio.sleep(60)
+
     app.mount("/jobs", create_app(deck, accounts))
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, http=http, log_level="warning"
     )
-    ConsoleServer(config, deck).run()
+    ConsoleServer(config, deck, grace_s=1).run()
 
 
 if __name__ == "__main__":

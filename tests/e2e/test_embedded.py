@@ -4,11 +4,13 @@ and stopping the deck (a plain uvicorn.Server would wait for the stream)."""
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -87,6 +89,61 @@ def test_a_client_that_stops_reading_does_not_hold_up_the_exit_under_h11() -> No
     assert took < 5 + 3
     assert code in (0, -signal.SIGTERM)
     assert "deck stopped" in said
+
+
+def test_a_second_sigterm_with_a_request_open_still_ends_the_commands(
+    tmp_path: Path,
+) -> None:
+    """A second signal makes uvicorn skip the lifespan's shutdown, where the
+    application stops its deck: ConsoleServer finishes the stop it began at the
+    first, so no command of a run outlives the process."""
+    port, pid_file = free_port(), tmp_path / "child"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.e2e.embedded", str(port)],
+        cwd=REPO, stdout=subprocess.PIPE, text=True,
+        env={**os.environ, "EMBEDDED_DEAF_PID_FILE": str(pid_file)},
+    )  # fmt: skip
+    slow = socket.socket()
+    try:
+        assert process.stdout is not None
+        process.stdout.readline()  # the deck has started
+        child = int(wait_for_text(pid_file))
+        connect_when_listening(slow, port)
+        slow.sendall(b"GET /slow HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+
+        process.send_signal(signal.SIGTERM)
+        time.sleep(1)
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=10)
+    finally:
+        slow.close()
+        process.kill()
+        if process.stdout is not None:
+            process.stdout.close()
+
+    assert gone_within(child, 2)
+
+
+def gone_within(pid: int, seconds: float) -> bool:
+    """Ended: no such process, or a zombie left for init to reap."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except FileNotFoundError:
+            return True
+        if stat.rsplit(")", 1)[1].split()[0] in ("Z", "X"):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def wait_for_text(path: Path, within_s: float = 10) -> str:
+    deadline = time.monotonic() + within_s
+    while not path.exists() or not path.read_text().strip():
+        assert time.monotonic() < deadline, f"nothing written to {path}"
+        time.sleep(0.05)
+    return path.read_text()
 
 
 def connect_when_listening(sock: socket.socket, port: int) -> None:

@@ -6,13 +6,16 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 from tests.support import ADMIN_PASSWORD, REPO, Server, free_port, sign_in
@@ -180,3 +183,82 @@ def test_a_signal_before_uvicorn_listens_stops_the_server_gracefully(
     assert done.returncode == 0, said
     assert "scheduler stopping" in said
     assert "Traceback" not in said and "never awaited" not in said
+
+
+def open_a_slow_control(server: Server, client: httpx.Client) -> socket.socket:
+    """A control whose body never finishes coming: uvicorn waits for it, up to its
+    connections' grace, when it shuts down."""
+    head = (
+        "PUT /api/jobs/long-async/interval HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"Cookie: jobdeck_session={client.cookies['jobdeck_session']}\r\n"
+        f"X-CSRF-Token: {client.headers['X-CSRF-Token']}\r\n"
+        "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+    )
+    slow = socket.create_connection(("127.0.0.1", server.port))
+    slow.sendall(head.encode() + b'{"interval"')
+    return slow
+
+
+def stop_with_a_control_open(server: Server, signals: int) -> float:
+    """Start long-async, open a slow control, send `signals` SIGTERMs a second
+    apart; how long the exit took from the first."""
+    assert server.process is not None
+    with closing(sign_in(server.url)) as client:
+        assert client.post("/api/jobs/long-async/run").status_code == 202
+        slow = open_a_slow_control(server, client)
+    try:
+        began = time.monotonic()
+        for sent in range(signals):
+            if sent:
+                time.sleep(1)
+            server.process.send_signal(signal.SIGTERM)
+        assert server.process.wait(timeout=20) == 0
+        return time.monotonic() - began
+    finally:
+        slow.close()
+
+
+def last_run_after_a_restart(server: Server) -> tuple[dict[str, Any], str]:
+    """The last run of long-async as the restarted server holds it, and what
+    that server logged as it started."""
+    logged_before = server.log.stat().st_size
+    server.start()
+    try:
+        with closing(sign_in(server.url)) as client:
+            runs = client.get("/api/jobs/long-async/runs").json()["runs"]
+    finally:
+        server.stop()
+    return runs[0], server.log.read_bytes()[logged_before:].decode()
+
+
+def test_the_grace_runs_from_the_signal_while_a_request_is_open(
+    tmp_path: Path,
+) -> None:
+    """uvicorn waits for open requests (up to the grace and 2 s) before it runs the
+    lifespan's shutdown: the deck's stop, and so the grace, must not wait for that."""
+    server = make_server(tmp_path, "2s").start()
+    try:
+        stop_with_a_control_open(server, signals=1)
+        run, _ = last_run_after_a_restart(server)
+    finally:
+        server.kill()
+
+    assert run["outcome"] == "interrupted"
+    assert run["duration_ms"] < 2000 + 1500  # the grace, not the grace and 4 s more
+
+
+def test_a_second_signal_with_a_request_open_still_writes_the_runs_ends(
+    tmp_path: Path,
+) -> None:
+    """A second signal makes uvicorn skip the lifespan's shutdown: the deck's stop,
+    under way since the first, is still finished, cut short."""
+    server = make_server(tmp_path, "30s").start()
+    try:
+        took = stop_with_a_control_open(server, signals=2)
+        run, logged = last_run_after_a_restart(server)
+    finally:
+        server.kill()
+
+    assert took < 1 + 2
+    assert run["outcome"] == "interrupted" and run["finished_at"] is not None
+    assert "interrupted by the previous process's exit" not in logged
