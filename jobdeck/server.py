@@ -139,6 +139,8 @@ def _listen(host: str, port: int) -> socket.socket:
 # default is to wait for ever, and a stream's client that stops reading holds
 # its ASGI `send` (under h11, say) for ever.
 CONNECTIONS_GRACE_S = 5
+# How long the application's lifespan shutdown may take after a second signal.
+FORCED_LIFESPAN_S = 1.0
 
 
 class ConsoleServer(uvicorn.Server):
@@ -149,8 +151,8 @@ class ConsoleServer(uvicorn.Server):
     `grace_s` from the signal, beside uvicorn's wait for connections to close, not
     after it. A second signal of either kind cuts the grace short and exits at
     once, and the deck's stop is still waited for (bounded: runs cancelled,
-    commands killed, history flushed), though uvicorn then skips the lifespan's
-    shutdown. A plain `uvicorn.Server` waits for every connection to close before
+    commands killed, history flushed), and the lifespan's shutdown, which uvicorn
+    then skips, is given FORCED_LIFESPAN_S. A plain `uvicorn.Server` waits for every connection to close before
     it runs the application's lifespan shutdown: with a stream open, it never
     exits. So an application that mounts the console serves it with this class:
 
@@ -191,6 +193,11 @@ class ConsoleServer(uvicorn.Server):
         await super().shutdown(sockets)
         if self._deck_stop is not None:
             await self._deck_stop
+        if self.force_exit and self.started:
+            # uvicorn skips the lifespan's shutdown after a second signal, and the
+            # loop's end then cancels it, with a traceback: it gets a moment.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.lifespan.shutdown(), FORCED_LIFESPAN_S)
 
 
 class DeckLock:
