@@ -126,6 +126,7 @@ class Deck:
         self._tasks: list[asyncio.Task[None]] = []
         self._starting = False
         self._stopping: asyncio.Task[None] | None = None
+        self._start_done: asyncio.Future[None] | None = None
         # The task of every run in progress, and its job.
         self._runs: dict[asyncio.Task[None], JobState] = {}
         self.running = False
@@ -271,10 +272,12 @@ class Deck:
             # A second loop and writer would start every run twice.
             raise RuntimeError("the deck is already started: stop() it first")
         self._starting = True
+        self._start_done = asyncio.get_running_loop().create_future()
         try:
             await self._start(schedule, refusal)
         finally:
             self._starting = False
+            self._start_done.set_result(None)
 
     async def _start(self, schedule: bool, refusal: str | None) -> None:
         self._stopping = None
@@ -328,6 +331,10 @@ class Deck:
         await asyncio.shield(self._stopping)
 
     async def _stop(self, grace_s: float) -> None:
+        if self._start_done is not None:
+            # Asked for while the deck starts (a signal in a server's start-up):
+            # what the start begins is stopped once it has begun it.
+            await self._start_done
         was_running = self.running or self.stopped_reason == "shutting down"
         self.stop_scheduling("stopped")
         await self._finish_runs(grace_s)

@@ -150,11 +150,12 @@ class ConsoleServer(uvicorn.Server):
     (and every stream opened after), and starts the deck's stop: running runs get
     `grace_s` from the signal, beside uvicorn's wait for connections to close, not
     after it. A second signal of either kind cuts the grace short and exits at
-    once, and the deck's stop is still waited for (bounded: runs cancelled,
-    commands killed, history flushed), and the lifespan's shutdown, which uvicorn
-    then skips, is given FORCED_LIFESPAN_S. A plain `uvicorn.Server` waits for every connection to close before
-    it runs the application's lifespan shutdown: with a stream open, it never
-    exits. So an application that mounts the console serves it with this class:
+    once: the deck's stop is still waited for (bounded: runs cancelled, commands
+    killed, history flushed), and the lifespan's shutdown gets FORCED_LIFESPAN_S,
+    whether uvicorn had begun it or skips it. A plain `uvicorn.Server` waits for
+    every connection to close before it runs the application's lifespan shutdown:
+    with a stream open, it never exits. So an application that mounts the console
+    serves it with this class:
 
         ConsoleServer(uvicorn.Config(app, host="127.0.0.1"), deck).run()
 
@@ -170,8 +171,14 @@ class ConsoleServer(uvicorn.Server):
         self.deck = deck
         self.grace_s = grace_s
         self._deck_stop: asyncio.Future[None] | None = None
+        self._forced = asyncio.Event()
+        self._finished = False
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self._finished:
+            # uvicorn raises the signal it caught again once it is done, to die
+            # of it; where this is the handler (jobdeck serve), the exit is 0.
+            return
         second = self.should_exit
         super().handle_exit(sig, frame)
         if second:
@@ -184,20 +191,42 @@ class ConsoleServer(uvicorn.Server):
         if second:
             log.warning("second signal: exiting now", extra={"action": "force_exit"})
             self.deck.hurry_stop()
+            self._forced.set()
             return
         self.deck.stop_scheduling()
         self.deck.hub.close_all()
         self._deck_stop = asyncio.ensure_future(self.deck.stop(self.grace_s))
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().shutdown(sockets)
+        lifespan_shutdown = self.lifespan.shutdown
+        lifespan_shut = False
+
+        async def shut_lifespan() -> None:  # uvicorn's own call comes through here
+            nonlocal lifespan_shut
+            lifespan_shut = True
+            await lifespan_shutdown()
+
+        self.lifespan.shutdown = shut_lifespan
+        await self._orderly_shutdown(sockets)
         if self._deck_stop is not None:
             await self._deck_stop
-        if self.force_exit and self.started:
+        if self.force_exit and self.started and not lifespan_shut:
             # uvicorn skips the lifespan's shutdown after a second signal, and the
             # loop's end then cancels it, with a traceback: it gets a moment.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.lifespan.shutdown(), FORCED_LIFESPAN_S)
+                await asyncio.wait_for(lifespan_shutdown(), FORCED_LIFESPAN_S)
+        self._finished = True
+
+    async def _orderly_shutdown(self, sockets: list[socket.socket] | None) -> None:
+        """uvicorn's shutdown, until a second signal: what of it is still under
+        way then (an application's lifespan shutdown that hangs, say) gets
+        FORCED_LIFESPAN_S, and is left to the loop's end."""
+        orderly = asyncio.ensure_future(super().shutdown(sockets))
+        forced = asyncio.ensure_future(self._forced.wait())
+        await asyncio.wait({orderly, forced}, return_when=asyncio.FIRST_COMPLETED)
+        forced.cancel()
+        if not orderly.done():
+            await asyncio.wait({orderly}, timeout=FORCED_LIFESPAN_S)
 
 
 class DeckLock:

@@ -4,7 +4,8 @@ served by `jobdeck.ConsoleServer`. Run as `python -m tests.e2e.embedded PORT
 [HTTP [JOBS]]`: uvicorn's HTTP implementation (auto by default), and how many more
 jobs to register (many make a snapshot bigger than the sockets' buffers). With
 EMBEDDED_DEAF_PID_FILE set, a command that ignores SIGTERM starts at once and
-writes its child's pid there; GET /slow is a request that takes a minute."""
+writes its child's pid there; with EMBEDDED_HANG_IN_SHUTDOWN set, the lifespan's
+shutdown hangs after the deck's stop; GET /slow is a request that takes a minute."""
 
 from __future__ import annotations
 
@@ -54,6 +55,8 @@ def main(port: int, http: str = "auto", more_jobs: int = 0) -> None:
         yield
         await deck.stop(grace_s=1)
         print("deck stopped", flush=True)
+        if os.environ.get("EMBEDDED_HANG_IN_SHUTDOWN"):
+            await asyncio.sleep(3600)  # an application whose own cleanup hangs
 
     app = FastAPI(lifespan=lifespan)
 

@@ -138,6 +138,31 @@ def gone_within(pid: int, seconds: float) -> bool:
     return False
 
 
+def test_a_second_signal_exits_even_when_the_lifespan_shutdown_hangs() -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.e2e.embedded", str(port)],
+        cwd=REPO, stdout=subprocess.PIPE, text=True,
+        env={**os.environ, "EMBEDDED_HANG_IN_SHUTDOWN": "1"},
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        process.stdout.readline()  # the deck has started
+        process.send_signal(signal.SIGTERM)
+        assert "deck stopped" in process.stdout.readline()  # then the hang
+
+        began = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=20)
+        took = time.monotonic() - began
+    finally:
+        process.kill()
+        if process.stdout is not None:
+            process.stdout.close()
+
+    assert took < 3  # FORCED_LIFESPAN_S, and the rest of the exit
+
+
 def wait_for_text(path: Path, within_s: float = 10) -> str:
     deadline = time.monotonic() + within_s
     while not path.exists() or not path.read_text().strip():

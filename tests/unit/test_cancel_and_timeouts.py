@@ -211,6 +211,24 @@ async def test_starting_a_started_deck_is_refused_and_changes_nothing(
     assert job["total_runs"] == 1
 
 
+async def test_a_stop_asked_for_while_the_deck_starts_stops_what_it_started() -> None:
+    """A signal in a server's start-up asks for the stop while the deck is still
+    loading its jobs: the stop must not run first and leave the start to begin
+    scheduling after it."""
+    deck = Deck(store=SlowToLoad())
+    deck.add(define_job("plain", "1h", lambda: "ran", first_delay_s=3600))
+    starting = asyncio.ensure_future(deck.start())
+    await asyncio.sleep(0.001)
+
+    await deck.stop(grace_s=0.1)
+    await starting
+
+    assert not deck.running
+    assert deck.scheduler_object()["running"] is False
+    # and no task of the deck's is left (the suite's guard checks that too)
+    assert asyncio.all_tasks() == {asyncio.current_task()}
+
+
 async def test_cancelling_a_command_terminates_it(deck: Deck) -> None:
     deck.add(define_job("sleeper", "1h", command=["sleep", "30"], first_delay_s=3600))
     await deck.start()
