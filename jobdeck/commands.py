@@ -20,6 +20,8 @@ from pathlib import Path
 
 # A command told to stop (SIGTERM) is killed (SIGKILL) after this long.
 KILL_AFTER_S = 5.0
+# How long a cancelled run waits, after its command's SIGKILL is due, for the end.
+KILLED_WITHIN_S = 1.0
 OUTPUT_LINES_KEPT = 5
 OUTPUT_KEPT_BYTES = 64 * 1024
 # How long output still on its way is waited for once the command has exited.
@@ -83,7 +85,10 @@ class Commands:
         """Stop the command's group, in a task of its own that kill_all can hurry,
         and wait for it however often the run is cancelled meanwhile (a timeout on
         top of a cancel, the deck's stop): a run that ended first would let the
-        next run of its job start beside what is left of the group."""
+        next run of its job start beside what is left of the group. The wait ends
+        KILLED_WITHIN_S after the SIGKILL is due, whatever is left: a process
+        that even SIGKILL does not end (stuck in the kernel) must not hold up
+        the run, or a loop's end, for ever."""
         stopping = asyncio.ensure_future(_stop_group(process))
         self._stopping.add(stopping)
 
@@ -92,10 +97,13 @@ class Commands:
             self._groups.discard(process.pid)
 
         stopping.add_done_callback(stopped)
-        while not stopping.done():
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + KILL_AFTER_S + KILLED_WITHIN_S
+        while not stopping.done() and (left := deadline - loop.time()) > 0:
             with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.shield(stopping)
-        stopping.result()
+                await asyncio.wait({stopping}, timeout=left)
+        if stopping.done():
+            stopping.result()
 
     async def kill_all(self, within_s: float = 1.0) -> None:
         """SIGKILL every command still running, with its group, and wait (up to

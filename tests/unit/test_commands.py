@@ -208,3 +208,33 @@ async def test_a_run_cancelled_as_it_starts_leaves_no_pipe_open() -> None:
     await deck.stop(grace_s=1)
 
     assert len(os.listdir("/proc/self/fd")) <= before
+
+
+async def test_a_run_whose_command_even_sigkill_cannot_end_still_ends(
+    deck: Deck, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process stuck in the kernel ignores SIGKILL until it leaves: its run ends
+    once the SIGKILL has had its time, and holds up neither the job nor a stop."""
+    released = asyncio.Event()
+
+    async def stuck(process: asyncio.subprocess.Process) -> None:
+        await released.wait()  # the group never seems to go, till the test ends
+        process.kill()
+        await process.wait()
+
+    monkeypatch.setattr(commands, "_stop_group", stuck)
+    monkeypatch.setattr(commands, "KILL_AFTER_S", 0.2)
+    monkeypatch.setattr(commands, "KILLED_WITHIN_S", 0.2)
+    deck.add(define_job("stuck", "1h", command=["sleep", "30"], first_delay_s=3600))
+    await deck.start()
+    await deck.run_now("stuck")
+    await asyncio.sleep(0.1)
+
+    began = time.monotonic()
+    await deck.cancel("stuck")
+    job = await finished(deck, "stuck")
+    took = time.monotonic() - began
+    released.set()
+
+    assert job["last_outcome"] == "cancelled"
+    assert took < 0.2 + 0.2 + 1
