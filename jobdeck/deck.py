@@ -124,9 +124,9 @@ class Deck:
         self._random = random.Random()  # for jitter
         self._writer = StoreWriter(self.store, self._on_store_health, self.clock)
         self._tasks: list[asyncio.Task[None]] = []
-        self._starting = False
-        self._stopping: asyncio.Task[None] | None = None
+        # Resolved when the latest start has ended, however it ended.
         self._start_done: asyncio.Future[None] | None = None
+        self._stopping: asyncio.Task[None] | None = None
         # The task of every run in progress, and its job.
         self._runs: dict[asyncio.Task[None], JobState] = {}
         self.running = False
@@ -268,15 +268,14 @@ class Deck:
 
     async def start(self, schedule: bool = True, refusal: str | None = None) -> None:
         """Load persisted state and, unless told not to, start scheduling."""
-        if self._tasks or self._starting:
+        starting = self._start_done is not None and not self._start_done.done()
+        if self._tasks or starting:
             # A second loop and writer would start every run twice.
             raise RuntimeError("the deck is already started: stop() it first")
-        self._starting = True
         self._start_done = asyncio.get_running_loop().create_future()
         try:
             await self._start(schedule, refusal)
         finally:
-            self._starting = False
             self._start_done.set_result(None)
 
     async def _start(self, schedule: bool, refusal: str | None) -> None:
