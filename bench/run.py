@@ -5,7 +5,9 @@
     python bench/run.py --quick      # one run each, shorter windows, 1,000 clients
     python bench/run.py --no-stream  # the scheduler matrix only
 
-Prints a table of medians and writes every raw result to bench/results.json.
+Prints a table of medians and writes every raw result to bench/results.json. Beside
+async bodies it also runs bench/floor.py, the least a scheduler can do per run and
+still write its runs to SQLite: how low this design can go on the machine at hand.
 """
 
 from __future__ import annotations
@@ -69,9 +71,15 @@ def median_of(runs: list[dict[str, Any]], key: str) -> float:
     return float(statistics.median(run[key] for run in runs))
 
 
-def row(label: str, ours: float, peer: float) -> str:
-    ratio = f"{ours / peer:.2f}×" if peer else ""
-    return f"| {label} | {ours:,.3f} | {peer:,.3f} | {ratio} |"
+def row(label: str, ours: float, peer: float, floor: float | None = None) -> str:
+    text = f"| {label} | {ours:,.3f} | {peer:,.3f} | {ratio(ours, peer)} |"
+    if floor is not None:
+        text += f" {floor:,.3f} | {ratio(floor, peer)} |"
+    return text
+
+
+def ratio(value: float, peer: float) -> str:
+    return f"{value / peer:.2f}×" if peer else ""
 
 
 def main() -> None:
@@ -88,16 +96,22 @@ def main() -> None:
     for scenario in SCENARIOS:
         extra = ["--jobs", str(scenario["jobs"]), "--body", scenario["body"], *window]
         name = f"{scenario['jobs']} jobs, {scenario['body']} bodies"
-        runs = {impl: [measure(impl, extra) for _ in range(repeat)]
-                for impl in ("jobdeck", "apscheduler")}  # fmt: skip
+        # The floor (bench/floor.py) only for async bodies: it has no threads.
+        impls = ["jobdeck", "apscheduler"] + ["floor"] * (scenario["body"] == "async")
+        runs = {impl: [measure(impl, extra) for _ in range(repeat)] for impl in impls}
         results[name] = runs
         print(f"\n### {name} at a 1 s interval (median of {repeat})\n")
-        print("| measure | jobdeck | APScheduler 3.11 | ratio |\n|---|---:|---:|---:|")
+        header = "| measure | jobdeck | APScheduler 3.11 | ratio |"
+        if "floor" in runs:
+            header += " floor | its ratio |"
+        print(header + "\n" + "|---" + "|---:" * (header.count("|") - 2) + "|")
         for key, label in METRICS:
             ours = median_of(runs["jobdeck"], key)
             peer = median_of(runs["apscheduler"], key)
-            print(row(label, ours, peer))
-        warn_unwritten(runs["jobdeck"])
+            floor = median_of(runs["floor"], key) if "floor" in runs else None
+            print(row(label, ours, peer, floor))
+        warn_unwritten("jobdeck", runs["jobdeck"])
+        warn_unwritten("the floor", runs.get("floor", []))
 
     register = ["--jobs", "100000", "--register-only"]
     runs = {impl: [measure(impl, register) for _ in range(repeat)]
@@ -122,11 +136,11 @@ def main() -> None:
     (HERE / "results.json").write_text(json.dumps(results, indent=1))
 
 
-def warn_unwritten(runs: list[dict[str, Any]]) -> None:
+def warn_unwritten(name: str, runs: list[dict[str, Any]]) -> None:
     unwritten = sum(run.get("runs_not_written", 0) for run in runs)
     if unwritten:
         print(
-            f"\n**Not valid:** {unwritten:,} of jobdeck's runs were missing from its "
+            f"\n**Not valid:** {unwritten:,} of {name}'s runs were missing from its "
             "store at the end: its writes failed, so it did less work than it should."
         )
 

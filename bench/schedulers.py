@@ -169,6 +169,38 @@ async def run_apscheduler(
             "stop": stop}  # fmt: skip
 
 
+async def run_floor(args: argparse.Namespace, recorder: Recorder) -> dict[str, Any]:
+    """The floor of bench/floor.py, writing to a store jobdeck created, so that
+    its rows go to the very table, with the very indexes, jobdeck's go to."""
+    if args.body != "async":
+        raise SystemExit("the floor runs async bodies only")
+    from floor import FloorScheduler
+
+    from jobdeck import SqlStore
+
+    database = Path(tempfile.mkdtemp(prefix="jobdeck-floor-")) / "bench.sqlite3"
+    store = SqlStore.sqlite_file(database)
+    await store.open()
+    await store.close()
+    bodies = made_before_timing(recorder, args)
+    baseline = rss_bytes()
+
+    began = time.perf_counter()
+    scheduler = FloorScheduler(database)
+    start, phases = time.monotonic(), []
+    for index, body in enumerate(bodies):
+        phases.append(start + FIRST_DELAY_S + index / args.jobs)
+        scheduler.add(f"job-{index}", body, phases[-1])
+    scheduler.start()
+    registered_s = time.perf_counter() - began
+
+    gc.collect()
+    per_job = (rss_bytes() - baseline) / args.jobs
+    tune_gc()
+    return {"registered_s": registered_s, "rss_per_job": per_job, "phases": phases,
+            "stop": scheduler.stop}  # fmt: skip
+
+
 def lateness_ms(recorder: Recorder, phases: list[float], since: float) -> list[float]:
     """Each run against its own tick: a job's k-th run (from 0) is due k seconds
     after its first. (Taking the second nearest to the start instead would show a
@@ -192,7 +224,8 @@ def percentile(values: list[float], fraction: float) -> float:
 
 async def scenario(args: argparse.Namespace) -> dict[str, Any]:
     recorder = Recorder()
-    start = run_jobdeck if args.impl == "jobdeck" else run_apscheduler
+    start = {"jobdeck": run_jobdeck, "apscheduler": run_apscheduler,
+             "floor": run_floor}[args.impl]  # fmt: skip
     setup = await start(args, recorder)
     result: dict[str, Any] = {
         "impl": args.impl, "jobs": args.jobs, "body": args.body,
@@ -233,7 +266,8 @@ async def scenario(args: argparse.Namespace) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--impl", choices=["jobdeck", "apscheduler"], required=True)
+    implementations = ["jobdeck", "apscheduler", "floor"]
+    parser.add_argument("--impl", choices=implementations, required=True)
     parser.add_argument("--jobs", type=int, default=1000)
     parser.add_argument("--body", choices=["async", "sync"], default="async")
     parser.add_argument("--seconds", type=float, default=15)
