@@ -719,11 +719,15 @@ def _segment(value: str) -> str:
 def text(value: Any, limit: int | None = None) -> str:
     """A value as one line of plain text, as every text from the server is shown:
     control and format characters (escape sequences, bidi overrides) shown as
-    `?`, white space folded, clipped to `limit` characters."""
+    `?`, save the joiners of emoji sequences; white space folded, clipped to
+    `limit` characters."""
     if value is None or value == "":
         return "-"
     line = " ".join(str(value).split())
-    line = "".join(char if _shown_as_is(char) else "?" for char in line)
+    line = "".join(
+        char if _shown_as_is(char) or _joins_emoji(line, index) else "?"
+        for index, char in enumerate(line)
+    )
     if limit is not None and len(line) > limit:
         return line[: limit - 1] + "…"
     return line
@@ -733,9 +737,33 @@ def text(value: Any, limit: int | None = None) -> str:
 # widths) and lone surrogates, which no terminal should be handed.
 _NOT_SHOWN = {"Cc", "Cf", "Cs"}
 
+ZERO_WIDTH_JOINER = "\u200d"
+# What may come between an emoji and its joiner: the emoji presentation selector
+# and the five skin tones (👩🏽‍💻, ❤️‍🔥).
+_EMOJI_MODIFIERS = frozenset("\ufe0f\U0001f3fb\U0001f3fc\U0001f3fd\U0001f3fe\U0001f3ff")
+
 
 def _shown_as_is(char: str) -> bool:
     return unicodedata.category(char) not in _NOT_SHOWN
+
+
+def _joins_emoji(line: str, index: int) -> bool:
+    """Whether the character at `index` is a zero-width joiner inside an emoji
+    sequence (👩‍💻), shown as it is. Between two symbols it can only make one
+    picture of two; between letters, where it could make two names look alike,
+    it is still shown as `?`."""
+    if line[index] != ZERO_WIDTH_JOINER:
+        return False
+    before = index - 1
+    while before >= 0 and line[before] in _EMOJI_MODIFIERS:
+        before -= 1
+    after = index + 1
+    return (
+        before >= 0
+        and after < len(line)
+        and unicodedata.category(line[before]) == "So"
+        and unicodedata.category(line[after]) == "So"
+    )
 
 
 def when(moment: str | None, empty: str = "-") -> str:
