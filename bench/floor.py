@@ -29,6 +29,7 @@ class FloorScheduler:
     def __init__(self, database: Path) -> None:
         self._database = database
         self._heap: list[tuple[float, int]] = []
+        self._intervals: list[float] = []
         self._bodies: list[Callable[[], Any]] = []
         self._names: list[str] = []
         self._running: list[bool] = []
@@ -36,8 +37,13 @@ class FloorScheduler:
         self._counter = 0
         self._tasks: list[asyncio.Task[None]] = []
 
-    def add(self, name: str, body: Callable[[], Any], first_due: float) -> None:
+    def add(
+        self, name: str, body: Callable[[], Any], interval_s: float, first_due: float
+    ) -> None:
+        """A job whose async `body` runs every `interval_s` from `first_due`
+        (the event loop's time)."""
         self._heap.append((first_due, len(self._bodies)))
+        self._intervals.append(interval_s)
         self._bodies.append(body)
         self._names.append(name)
         self._running.append(False)
@@ -68,7 +74,7 @@ class FloorScheduler:
             now = loop.time()
             while heap[0][0] <= now:
                 due, index = heapq.heappop(heap)
-                heapq.heappush(heap, (due + 1.0, index))
+                heapq.heappush(heap, (due + self._intervals[index], index))
                 if not self._running[index]:
                     # Not kept: a body that waits is held by what it waits on.
                     loop.create_task(self._run(index))  # noqa: RUF006

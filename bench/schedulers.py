@@ -190,7 +190,7 @@ async def run_floor(args: argparse.Namespace, recorder: Recorder) -> dict[str, A
     start, phases = time.monotonic(), []
     for index, body in enumerate(bodies):
         phases.append(start + FIRST_DELAY_S + index / args.jobs)
-        scheduler.add(f"job-{index}", body, phases[-1])
+        scheduler.add(f"job-{index}", body, 1.0, phases[-1])
     scheduler.start()
     registered_s = time.perf_counter() - began
 
