@@ -24,7 +24,7 @@ from starlette.types import Receive, Scope, Send
 from jobdeck.deck import Deck
 from jobdeck.events import PING, Subscriber, encode_frame
 from jobdeck.web.auth import Viewer, accounts_of, viewer
-from jobdeck.web.errors import GUARDED_ERRORS
+from jobdeck.web.errors import GUARDED_ERRORS, error_response, error_responses
 
 router = APIRouter(dependencies=[Depends(viewer)], responses=GUARDED_ERRORS)
 
@@ -243,8 +243,24 @@ async def _hang_up(receive: Receive, subscriber: Subscriber) -> None:
     subscriber.close()
 
 
-@router.get("/api/jobs/sse", response_class=EventStream, status_code=200)
-async def job_events(request: Request, principal: Viewer) -> EventStream:
+@router.get(
+    "/api/jobs/sse",
+    response_class=EventStream,
+    status_code=200,
+    responses=error_responses(505),
+)
+async def job_events(request: Request, principal: Viewer) -> Response:
+    if request.scope.get("http_version") == "1.0":
+        # uvicorn frames a body of unknown length in HTTP/1.1 chunks even for an
+        # HTTP/1.0 client, which would read the chunks' sizes as events: a plain
+        # refusal tells the operator what to change (often a proxy's setting).
+        return error_response(
+            505,
+            "http_version_not_supported",
+            "the event stream needs HTTP/1.1 or newer; a proxy in front of "
+            "jobdeck must speak HTTP/1.1 to it (nginx: proxy_http_version 1.1)",
+        )
+
     deck: Deck = request.app.state.deck
     heartbeat_s: float = getattr(request.app.state, "heartbeat_s", HEARTBEAT_S)
 

@@ -306,3 +306,28 @@ def unread_in_server(served: Served) -> int:
     subscriber = next(iter(served.deck.hub._pushed))
     writer = subscriber.sink
     return int(writer.transport.get_write_buffer_size())  # type: ignore[union-attr]
+
+
+async def test_an_http_1_0_client_is_refused_in_words_not_sent_chunks(
+    served: Served,
+) -> None:
+    """uvicorn would frame the stream in HTTP/1.1 chunks, which an HTTP/1.0 client
+    (or a proxy speaking HTTP/1.0 to jobdeck, nginx's default) cannot read."""
+    secret, _ = await served.token()
+    reader, writer = await asyncio.open_connection("127.0.0.1", served.port)
+    writer.write(
+        b"GET /api/jobs/sse HTTP/1.0\r\nHost: 127.0.0.1\r\n"
+        b"Authorization: Bearer " + secret.encode() + b"\r\n\r\n"
+    )
+
+    async with asyncio.timeout(3):
+        answer = await reader.read()  # HTTP/1.0: the server closes at the end
+    writer.close()
+
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 505"), head
+    assert b"chunked" not in head.lower(), head
+    error = json.loads(body)["error"]
+    assert error["code"] == "http_version_not_supported"
+    assert "proxy_http_version 1.1" in error["message"]
+    assert served.deck.hub.subscriber_count == 0
