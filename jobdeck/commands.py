@@ -30,7 +30,12 @@ PROC = Path("/proc")
 
 
 class CommandFailed(Exception):
-    """A command job exited with a non-zero status."""
+    """A command job exited with a non-zero status, or was ended by a signal
+    (`signal_number`), or could not start."""
+
+    def __init__(self, message: str, signal_number: int | None = None) -> None:
+        super().__init__(message)
+        self.signal_number = signal_number
 
 
 class Commands:
@@ -74,12 +79,14 @@ class Commands:
             transport.close()
         self._groups.discard(process.pid)
 
-        text = tail.kept.decode(errors="replace").strip()
-        if process.returncode != 0:
-            raise CommandFailed(
-                f"exit status {process.returncode}: {_last_lines(text)}"
-            )
-        return _last_lines(text)
+        output = _last_lines(tail.kept.decode(errors="replace").strip())
+        status = process.returncode
+        if status is not None and status < 0:
+            what = f"ended by {_signal_name(-status)}"
+            raise CommandFailed(_with_output(what, output), signal_number=-status)
+        if status != 0:
+            raise CommandFailed(_with_output(f"exit status {status}", output))
+        return output
 
     async def _stop(self, process: asyncio.subprocess.Process) -> None:
         """Stop the command's group, in a task of its own that kill_all can hurry,
@@ -127,6 +134,18 @@ async def _start(argv: Sequence[str], output: int) -> asyncio.subprocess.Process
         )
     except OSError as exc:  # no such program, not executable, no resources
         raise CommandFailed(f"cannot start {argv[0]!r}: {exc.strerror}") from None
+
+
+def _with_output(what: str, output: str) -> str:
+    return f"{what}: {output}" if output else what
+
+
+def _signal_name(number: int) -> str:
+    """`SIGTERM (signal 15)`, or `signal 64` for one without a name."""
+    try:
+        return f"{signal.Signals(number).name} (signal {number})"
+    except ValueError:
+        return f"signal {number}"
 
 
 class _Tail(asyncio.Protocol):

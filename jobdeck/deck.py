@@ -728,6 +728,8 @@ class Deck:
             )
         except asyncio.CancelledError:
             result = _cancelled_result(run)
+        if result.signal_number is not None and self._stopping is not None:
+            result = _ended_by_the_stop(result)
         self._finish_run(state, run, result)
 
     def _cancel_run(self, state: JobState, run: Run) -> None:
@@ -1000,6 +1002,16 @@ def _cancelled_result(run: Run) -> RunResult:
         Outcome.ERROR,
         error="CancelledError: the run's task was cancelled, not by jobdeck "
         "(by the body itself, or by code it called)",
+    )
+
+
+def _ended_by_the_stop(result: RunResult) -> RunResult:
+    """A command ended by a signal while the deck stops: the signal that stops
+    the server reached it too (systemd sends it to every process of a unit),
+    so the stop ended the run, not a fault of the command's own."""
+    return RunResult(
+        Outcome.INTERRUPTED,
+        error=f"interrupted: the server was stopping ({result.error})",
     )
 
 

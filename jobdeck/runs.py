@@ -198,6 +198,9 @@ class RunResult:
     summary: str | None = None
     error: str | None = None
     traceback: str | None = None
+    # The signal that ended a command, for the deck to tell a command its own
+    # stop's signal reached (systemd signals a unit's every process) from a fault.
+    signal_number: int | None = None
 
 
 # The result of most runs, made once rather than per run.
@@ -235,14 +238,21 @@ async def execute(
         if isinstance(exc, TimeoutError) and deadline and deadline.expired():
             message = f"timed out after {timeout_s:g}s"
             return RunResult(Outcome.TIMEOUT, error=message)
-        # A command's failure is its exit status and output: jobdeck's own frames
-        # above it would tell the operator nothing.
-        stack = None if isinstance(exc, CommandFailed) else format_traceback(exc)
-        return RunResult(Outcome.ERROR, error=describe_failure(exc), traceback=stack)
+        return _failed(exc)
 
     if value is None:
         return SUCCEEDED
     return RunResult(Outcome.SUCCESS, summary=_summary_of(value))
+
+
+def _failed(exc: BaseException) -> RunResult:
+    if isinstance(exc, CommandFailed):
+        # A command's failure is its exit status and output: jobdeck's own frames
+        # above it would tell the operator nothing.
+        error = describe_failure(exc)
+        return RunResult(Outcome.ERROR, error=error, signal_number=exc.signal_number)
+    stack = format_traceback(exc)
+    return RunResult(Outcome.ERROR, error=describe_failure(exc), traceback=stack)
 
 
 async def _call_body(

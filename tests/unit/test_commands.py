@@ -152,6 +152,51 @@ async def test_a_stop_kills_a_command_whose_cancel_is_under_way(
     assert asyncio.all_tasks() == {asyncio.current_task()}
 
 
+async def start_sleeping_command(deck: Deck, tmp_path: Path) -> int:
+    """Start the job `sleeper`: a shell that says so, then waits on a long
+    sleep. The shell's pid, which is also its process group's."""
+    pid_file = tmp_path / "shell"
+    script = f"echo $$ > {pid_file}; echo started; sleep 300 & wait"
+    deck.add(define_job("sleeper", "1h", command=["sh", "-c", script]))
+    await deck.start()
+    await deck.run_now("sleeper")
+    return await child_pid(pid_file)
+
+
+async def test_a_command_ended_by_the_servers_stop_signal_is_interrupted(
+    tmp_path: Path,
+) -> None:
+    """systemd sends SIGTERM to every process of the unit, the commands in their
+    own sessions too: a command that dies of it while the deck stops was ended
+    by the stop, and is not recorded as failing."""
+    deck = Deck(store=MemoryStore(), node="test")
+    shell = await start_sleeping_command(deck, tmp_path)
+    stopping = asyncio.create_task(deck.stop(grace_s=5))
+    await asyncio.sleep(0.05)
+
+    os.killpg(shell, signal.SIGTERM)
+    await stopping
+
+    job = deck.job_object("sleeper")
+    assert job["last_outcome"] == "interrupted"
+    assert job["last_error"] == (
+        "interrupted: the server was stopping "
+        "(CommandFailed: ended by SIGTERM (signal 15): started)"
+    )
+
+
+async def test_a_command_ended_by_a_signal_otherwise_is_an_error_naming_it(
+    deck: Deck, tmp_path: Path
+) -> None:
+    shell = await start_sleeping_command(deck, tmp_path)
+
+    os.killpg(shell, signal.SIGKILL)
+    job = await finished(deck, "sleeper")
+
+    assert job["last_outcome"] == "error"
+    assert job["last_error"] == "CommandFailed: ended by SIGKILL (signal 9): started"
+
+
 async def run_leaving_a_child(pid_file: Path) -> tuple[str, float]:
     """A command that leaves a child holding its output, as `cmd &` does."""
     began = time.monotonic()

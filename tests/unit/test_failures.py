@@ -150,6 +150,15 @@ async def test_a_command_that_exits_non_zero_is_an_error(deck: Deck) -> None:
     assert job["last_error"] == "CommandFailed: exit status 3: disk full"
 
 
+async def test_a_command_that_fails_silently_says_only_its_status(deck: Deck) -> None:
+    deck.add(define_job("cmd", "1m", command=["sh", "-c", "exit 4"]))
+    await deck.start()
+    await deck.run_now("cmd")
+    job = await wait_until_idle(deck, "cmd")
+
+    assert job["last_error"] == "CommandFailed: exit status 4"
+
+
 async def test_a_command_that_cannot_start_names_its_program(deck: Deck) -> None:
     deck.add(define_job("cmd", "1m", command=["/nonexistent/report", "--all"]))
     await deck.start()
