@@ -49,6 +49,9 @@ from jobdeck.threads import DEFAULT_MAX_THREADS, WorkerThreads
 log = logging.getLogger("jobdeck.scheduler")
 
 INTERRUPTED_REASON = "interrupted: the process exited during the run"
+# A run the deck's stop cut off once its grace was over: the process did not
+# crash, and the message must not say it did.
+STOPPED_REASON = "interrupted: the server stopped before the run ended"
 
 # A thread cannot be stopped: the body of a run cancelled or timed out may go on
 # in its thread, and a second body of the same job must not run beside it.
@@ -995,7 +998,7 @@ def _cancelled_result(run: Run) -> RunResult:
     if run.cancelled_by is not None:
         return RunResult(Outcome.CANCELLED, summary=f"cancelled by {run.cancelled_by}")
     if run.interrupted:
-        return RunResult(Outcome.INTERRUPTED, error=INTERRUPTED_REASON)
+        return RunResult(Outcome.INTERRUPTED, error=STOPPED_REASON)
     # Neither a user nor the deck's stop: the body, or code it called, cancelled
     # the run's own task.
     return RunResult(

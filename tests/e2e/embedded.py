@@ -5,7 +5,8 @@ served by `jobdeck.ConsoleServer`. Run as `python -m tests.e2e.embedded PORT
 jobs to register (many make a snapshot bigger than the sockets' buffers). With
 EMBEDDED_DEAF_PID_FILE set, a command that ignores SIGTERM starts at once and
 writes its child's pid there; with EMBEDDED_HANG_IN_SHUTDOWN set, the lifespan's
-shutdown hangs after the deck's stop; GET /slow is a request that takes a minute."""
+shutdown hangs after the deck's stop; GET /slow is a request that takes a minute.
+The `admin` user's password is EMBEDDED_ADMIN_PASSWORD, or a generated one."""
 
 from __future__ import annotations
 
@@ -50,6 +51,7 @@ def main(port: int, http: str = "auto", more_jobs: int = 0) -> None:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await deck.start()
+        await accounts.ensure_first_admin(os.environ.get("EMBEDDED_ADMIN_PASSWORD"))
         secret, _ = await accounts.create_token("embedded", Role.VIEWER, "test", None)
         print(secret, flush=True)
         yield

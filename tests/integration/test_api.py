@@ -132,6 +132,42 @@ async def test_the_page_sends_anonymous_users_to_sign_in(
     assert answer.headers["location"] == "/login?next=/admin/jobs"
 
 
+@pytest.mark.parametrize(
+    ("asked", "kept"),
+    [
+        ("/jobs/admin/jobs", "/jobs/admin/jobs"),
+        ("/jobs/admin/jobs#job=probe", "/jobs/admin/jobs#job=probe"),
+        # Nowhere outside the console, and never to another site.
+        ("/admin/jobs", "/jobs/admin/jobs"),
+        ("https://evil.example/jobs/", "/jobs/admin/jobs"),
+        ("//evil.example/jobs/", "/jobs/admin/jobs"),
+        (None, "/jobs/admin/jobs"),
+    ],
+)
+async def test_a_mounted_console_keeps_its_links_and_redirects_under_its_path(
+    deck: Deck, asked: str | None, kept: str
+) -> None:
+    from fastapi import FastAPI
+
+    host = FastAPI()
+    host.mount("/jobs", create_app(deck, Accounts(deck.store, CHEAP)))
+    transport = httpx.ASGITransport(app=host)
+    async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
+        home = await client.get("/jobs/")
+        to_sign_in = await client.get("/jobs/admin/jobs")
+        query = {} if asked is None else {"next": asked}
+        login = await client.get("/jobs/login", params=query)
+        script = await client.get("/jobs/static/login.js")
+
+    assert home.headers["location"] == "/jobs/admin/jobs"
+    assert to_sign_in.headers["location"] == "/jobs/login?next=/jobs/admin/jobs"
+    assert f'data-next="{kept}"' in login.text
+    assert 'data-base="/jobs"' in login.text
+    assert 'src="/jobs/static/login.js"' in login.text
+    assert 'href="/jobs/static/jobdeck.css"' in login.text
+    assert script.status_code == 200
+
+
 async def test_health_is_public_and_tells_no_secrets(
     anonymous: httpx.AsyncClient,
 ) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from jobdeck.deck import INTERRUPTED_REASON, Actor, Deck
+from jobdeck.deck import STOPPED_REASON, Actor, Deck
 from jobdeck.errors import JobConflict
 from jobdeck.jobs import define_job
 from jobdeck.runs import RunContext
@@ -165,7 +165,7 @@ async def test_a_run_cut_off_by_the_stop_is_interrupted(deck: Deck) -> None:
     await deck.stop(grace_s=0.05)
     (run,) = await deck.store.list_runs("long", 5)
 
-    assert (run.outcome, run.error) == ("interrupted", INTERRUPTED_REASON)
+    assert (run.outcome, run.error) == ("interrupted", STOPPED_REASON)
 
 
 async def test_a_deck_started_again_after_a_stop_still_runs_thread_bodies(

@@ -3,6 +3,10 @@
 
 const UNSAFE_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
+// Where the console is mounted in the application serving it ("" at the root,
+// "/jobs" under app.mount("/jobs", ...)), as the server wrote it into the page.
+export const BASE = document.documentElement.dataset.base ?? "";
+
 export class ApiError extends Error {
   constructor(status, code, message, field = null) {
     super(message);
@@ -53,7 +57,7 @@ function errorFrom(response, data) {
 export async function request(method, path, body, { signal } = {}) {
   let response;
   try {
-    response = await fetch(path, requestInit(method, body, signal));
+    response = await fetch(`${BASE}${path}`, requestInit(method, body, signal));
   } catch (cause) {
     if (cause.name === "AbortError") throw cause;
     throw new ApiError(0, "network", "The server cannot be reached.");

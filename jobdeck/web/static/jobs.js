@@ -2,7 +2,7 @@
 // live feed, the status bar, the filters and bulk actions, the detail panel,
 // the pause dialog and the page-level buttons.
 
-import { api } from "./api.js";
+import { api, BASE } from "./api.js";
 import { cardControls } from "./actions.js";
 import { Board } from "./board.js";
 import { Bulk } from "./bulk.js";
@@ -116,7 +116,7 @@ function wireSignOut() {
         return;
       }
     }
-    location.assign("/login");
+    location.assign(`${BASE}/login`);
   });
 }
 

@@ -1,8 +1,8 @@
 // The sign-in page: POST /api/session, then go where the user was headed.
 
-import { api } from "./api.js";
+import { api, BASE } from "./api.js";
 
-const DEFAULT_NEXT = "/admin/jobs";
+const DEFAULT_NEXT = `${BASE}/admin/jobs`;
 
 // Only a path on this site: never send the user elsewhere after signing in.
 export function safeNext(raw) {

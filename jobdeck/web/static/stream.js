@@ -2,9 +2,9 @@
 // polling GET /api/jobs every 5 s (one request in flight at most). The stream
 // is retried with backoff; polling stops as soon as it is open again.
 
-import { api } from "./api.js";
+import { api, BASE } from "./api.js";
 
-const STREAM_URL = "/api/jobs/sse";
+const STREAM_URL = `${BASE}/api/jobs/sse`;
 const OPEN_TIMEOUT_MS = 3000;
 const POLL_EVERY_MS = 5000;
 const RETRY_FIRST_MS = 1000;
