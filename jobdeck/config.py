@@ -10,6 +10,7 @@ The `[stock.<job>]` tables are checked where the stock jobs are built.
 from __future__ import annotations
 
 import importlib
+import ipaddress
 import os
 import shlex
 import ssl
@@ -54,6 +55,7 @@ FILE_KEYS = {
     "max_threads": "max_threads",
     "tls_cert": "tls_cert",
     "tls_key": "tls_key",
+    "trusted_proxies": "trusted_proxies",
 }
 ENVIRONMENT_KEYS = {
     "JOBDECK_HOST": "host",
@@ -63,6 +65,7 @@ ENVIRONMENT_KEYS = {
     "JOBDECK_ADMIN_PASSWORD": "admin_password",
     "JOBDECK_TLS_CERT": "tls_cert",
     "JOBDECK_TLS_KEY": "tls_key",
+    "JOBDECK_TRUSTED_PROXIES": "trusted_proxies",
 }
 FLAG_NAMES = {"db_url": "--db"}  # the others are the setting's name: --data-dir
 
@@ -79,6 +82,9 @@ class Settings:
     max_threads: int = DEFAULT_MAX_THREADS
     tls_cert: Path | None = None
     tls_key: Path | None = None
+    # The addresses (or networks) whose X-Forwarded-For and X-Forwarded-Proto are
+    # believed: a reverse proxy's. Anyone else's are ignored.
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
     stock_enabled: bool = True
     stock: Table = field(default_factory=lambda: Table({}, "defaults", "[stock]"))
     jobs: tuple[Job, ...] = ()
@@ -271,9 +277,12 @@ def _from_environment(environ: Mapping[str, str]) -> dict[str, tuple[str, Any]]:
     for name, key in ENVIRONMENT_KEYS.items():
         if name in environ:
             value = environ[name]
-            # The environment holds texts only; a port is a number everywhere else.
+            # The environment holds texts only; a port is a number everywhere else,
+            # and the trusted proxies a list, which the variable separates by commas.
             if key == "port" and value.isascii() and value.isdigit():
                 given[key] = (name, int(value))
+            elif key == "trusted_proxies":
+                given[key] = (name, [part.strip() for part in value.split(",")])
             else:
                 given[key] = (name, value)
     return given
@@ -356,6 +365,20 @@ def _password(value: Any) -> str:
     return password
 
 
+def _proxies(value: Any) -> tuple[str, ...]:
+    """A list of IP addresses or networks; an empty one trusts no proxy."""
+    kept = tuple(entry for entry in texts(value) if entry)
+    for entry in kept:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ValueError(
+                f"{entry!r} is not an IP address or network (such as 10.0.0.5 or "
+                "10.0.0.0/24)"
+            ) from None
+    return kept
+
+
 CHECKS: dict[str, Check[Any]] = {
     "host": text,
     "port": whole(1, 65_535),
@@ -367,4 +390,5 @@ CHECKS: dict[str, Check[Any]] = {
     "max_threads": whole(1, MAX_THREADS),
     "tls_cert": _existing_file,
     "tls_key": _existing_file,
+    "trusted_proxies": _proxies,
 }

@@ -93,6 +93,8 @@ def serve(settings: Settings) -> None:
             ssl_keyfile=settings.tls_key,
             log_config=None,
             timeout_graceful_shutdown=int(settings.shutdown_grace_s) + 2,
+            proxy_headers=bool(settings.trusted_proxies),
+            forwarded_allow_ips=list(settings.trusted_proxies),
             lifespan="on",
         )
         server = ConsoleServer(config, app.state.deck, settings.shutdown_grace_s)

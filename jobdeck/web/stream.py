@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import logging
 import random
 import socket
 from collections.abc import Awaitable, Callable
@@ -25,6 +26,8 @@ from jobdeck.deck import Deck
 from jobdeck.events import PING, Subscriber, encode_frame
 from jobdeck.web.auth import Viewer, accounts_of, viewer
 from jobdeck.web.errors import GUARDED_ERRORS, error_response, error_responses
+
+log = logging.getLogger("jobdeck.web")
 
 router = APIRouter(dependencies=[Depends(viewer)], responses=GUARDED_ERRORS)
 
@@ -251,15 +254,7 @@ async def _hang_up(receive: Receive, subscriber: Subscriber) -> None:
 )
 async def job_events(request: Request, principal: Viewer) -> Response:
     if request.scope.get("http_version") == "1.0":
-        # uvicorn frames a body of unknown length in HTTP/1.1 chunks even for an
-        # HTTP/1.0 client, which would read the chunks' sizes as events: a plain
-        # refusal tells the operator what to change (often a proxy's setting).
-        return error_response(
-            505,
-            "http_version_not_supported",
-            "the event stream needs HTTP/1.1 or newer; a proxy in front of "
-            "jobdeck must speak HTTP/1.1 to it (nginx: proxy_http_version 1.1)",
-        )
+        return _refuse_http_1_0(request)
 
     deck: Deck = request.app.state.deck
     heartbeat_s: float = getattr(request.app.state, "heartbeat_s", HEARTBEAT_S)
@@ -275,6 +270,28 @@ async def job_events(request: Request, principal: Viewer) -> Response:
         deck.hub.last_id, "snapshot", deck.snapshot()
     )
     return EventStream(subscriber, opening)
+
+
+HTTP_1_0_REFUSED = (
+    "the event stream needs HTTP/1.1 or newer; a proxy in front of jobdeck must "
+    "speak HTTP/1.1 to it (nginx: proxy_http_version 1.1)"
+)
+
+
+def _refuse_http_1_0(request: Request) -> Response:
+    """uvicorn frames a body of unknown length in HTTP/1.1 chunks even for an
+    HTTP/1.0 client, which would read the chunks' sizes as events: a plain
+    refusal says what to change (most often a proxy's setting). A browser cannot
+    read it, so the first one is also logged, once: the page retries for ever."""
+    state = request.app.state
+    if not getattr(state, "http_1_0_logged", False):
+        state.http_1_0_logged = True
+        log.warning(
+            "refused an HTTP/1.0 request for the event stream: %s",
+            HTTP_1_0_REFUSED,
+            extra={"action": "stream_http_1_0"},
+        )
+    return error_response(505, "http_version_not_supported", HTTP_1_0_REFUSED)
 
 
 def _retry_hint() -> bytes:

@@ -66,6 +66,8 @@ FILE_MISTAKES = [
     ("[server]\nport = 0", "[server] port"),
     ("[server]\nport = true", "[server] port"),
     ("[server]\nport = 18332.9", "[server] port"),
+    ('[server]\ntrusted_proxies = ["proxy.example"]', "[server] trusted_proxies"),
+    ('[server]\ntrusted_proxies = "10.0.0.5"', "[server] trusted_proxies"),
     # each of these named no file or no key
     ('[stock.metrics-collect]\ninterval = "0s"', "[stock.metrics-collect] interval"),
     ("[stock.history-retention]\nkeep = 30", "[stock.history-retention] keep"),
@@ -88,6 +90,7 @@ ENVIRONMENT_MISTAKES = [
     ({"JOBDECK_ADMIN_PASSWORD": "short"}, "JOBDECK_ADMIN_PASSWORD"),
     ({"JOBDECK_DB": "mysql://db.example/jobs"}, "JOBDECK_DB"),
     ({"JOBDECK_DB": "jobs.sqlite3"}, "JOBDECK_DB"),
+    ({"JOBDECK_TRUSTED_PROXIES": "10.0.0.5, 10.0.0.300"}, "JOBDECK_TRUSTED_PROXIES"),
 ]
 
 Serve = Callable[..., Result]

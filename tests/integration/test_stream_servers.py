@@ -309,25 +309,34 @@ def unread_in_server(served: Served) -> int:
 
 
 async def test_an_http_1_0_client_is_refused_in_words_not_sent_chunks(
-    served: Served,
+    served: Served, caplog: pytest.LogCaptureFixture
 ) -> None:
     """uvicorn would frame the stream in HTTP/1.1 chunks, which an HTTP/1.0 client
     (or a proxy speaking HTTP/1.0 to jobdeck, nginx's default) cannot read."""
     secret, _ = await served.token()
-    reader, writer = await asyncio.open_connection("127.0.0.1", served.port)
+
+    answers = [await _ask_in_http_1_0(served.port, secret) for _ in range(2)]
+
+    for answer in answers:
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 505"), head
+        assert b"chunked" not in head.lower(), head
+        error = json.loads(body)["error"]
+        assert error["code"] == "http_version_not_supported"
+        assert "proxy_http_version 1.1" in error["message"]
+    assert served.deck.hub.subscriber_count == 0
+    # A browser cannot read the answer: the log says it, once.
+    warnings = [r for r in caplog.records if "HTTP/1.0" in r.getMessage()]
+    assert [r.levelname for r in warnings] == ["WARNING"]
+
+
+async def _ask_in_http_1_0(port: int, secret: str) -> bytes:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(
         b"GET /api/jobs/sse HTTP/1.0\r\nHost: 127.0.0.1\r\n"
         b"Authorization: Bearer " + secret.encode() + b"\r\n\r\n"
     )
-
     async with asyncio.timeout(3):
         answer = await reader.read()  # HTTP/1.0: the server closes at the end
     writer.close()
-
-    head, _, body = answer.partition(b"\r\n\r\n")
-    assert head.startswith(b"HTTP/1.1 505"), head
-    assert b"chunked" not in head.lower(), head
-    error = json.loads(body)["error"]
-    assert error["code"] == "http_version_not_supported"
-    assert "proxy_http_version 1.1" in error["message"]
-    assert served.deck.hub.subscriber_count == 0
+    return answer
