@@ -10,6 +10,7 @@ import asyncio
 import functools
 import hashlib
 import logging
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -29,6 +30,9 @@ from jobdeck.errors import (
 from jobdeck.store.base import Store
 from jobdeck.store.records import SessionRecord, TokenRecord, UserRecord
 from jobdeck.throttle import SignInThrottle
+
+# As the API's users are named.
+USERNAME_PATTERN = r"[A-Za-z0-9_.@-]{1,128}"
 
 log = logging.getLogger("jobdeck.access")
 
@@ -113,6 +117,20 @@ class Accounts:
         await self.add_user("admin", password, Role.ADMIN)
         log.info("created the first admin user", extra={"action": "first_admin"})
         return generated
+
+    async def reset_password(self, username: str, password: str) -> bool:
+        """Set a user's password whatever the old one was, for when no admin can
+        sign in; one who does not exist is created as an admin. Every session of
+        theirs ends. True if the user was created."""
+        if not re.fullmatch(USERNAME_PATTERN, username):
+            raise InvalidInput(
+                f"a username is 1 to 128 of A-Z a-z 0-9 _ . @ -, not {username!r:.80}"
+            )
+        if await self.store.get_user(username) is None:
+            await self.add_user(username, password, Role.ADMIN)
+            return True
+        await self.change_user(username, None, password)
+        return False
 
     async def add_user(self, username: str, password: str, role: Role) -> None:
         _check_password(password)

@@ -119,6 +119,53 @@ def serve(
         raise click.ClickException(str(exc)) from exc
 
 
+@main.command("reset-password")
+@click.argument("username", default="admin")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False),
+    help="The server's data directory (default ./jobdeck-data).",
+)
+@click.option("--db", "db_url", help="The server's database URL, if not SQLite.")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    envvar="JOBDECK_CONFIG",
+    help="The server's TOML configuration file.",
+)
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from standard input instead of a prompt.",
+)
+def reset_password(
+    username: str,
+    data_dir: str | None,
+    db_url: str | None,
+    config_file: Path | None,
+    password_stdin: bool,
+) -> None:
+    """Set USERNAME's password (admin by default) straight in the server's
+    database, for when no admin can sign in. A user who does not exist is
+    created as an admin; the user's sessions end. The server may be running."""
+    from jobdeck.config import InvalidFlag, load_settings
+    from jobdeck.errors import JobdeckError
+    from jobdeck.server import reset_password as reset
+
+    password = read_password(password_stdin)
+    try:
+        flags = {"data_dir": data_dir, "db_url": db_url}
+        settings = load_settings(config_file, flags=flags)
+        created = reset(settings, username, password)
+    except InvalidFlag as exc:
+        raise click.UsageError(str(exc)) from exc
+    except JobdeckError as exc:
+        raise click.ClickException(str(exc)) from exc
+    done = "Created admin" if created else "Set the password of"
+    click.echo(f"{done} {text(username)}; their sessions have ended.")
+
+
 def _configure_logging(level: str) -> None:
     logging.basicConfig(
         level=level.upper(),

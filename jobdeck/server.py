@@ -118,6 +118,21 @@ async def _prepare_store(settings: Settings) -> None:
         await store.close()
 
 
+def reset_password(settings: Settings, username: str, password: str) -> bool:
+    """`Accounts.reset_password` on the settings' database, from outside the
+    server (which may be running: the database takes writers one at a time)."""
+
+    async def reset() -> bool:
+        store = SqlStore(settings.database_url)
+        await store.open()
+        try:
+            return await Accounts(store).reset_password(username, password)
+        finally:
+            await store.close()
+
+    return asyncio.run(reset())
+
+
 def _listen(host: str, port: int) -> socket.socket:
     """The server's socket, bound before the server starts: a port in use stops
     it before it announces anything or starts a job."""

@@ -1,0 +1,72 @@
+"""`jobdeck reset-password`: the way back in when no admin can sign in. It sets
+the password straight in the server's database, beside the running server, and
+ends the user's sessions."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from contextlib import closing
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support import ADMIN_PASSWORD, REPO, Server, sign_in
+
+pytestmark = pytest.mark.e2e
+
+NEW_PASSWORD = "a new password, typed once"
+
+
+def reset(data_dir: Path, *args: str, password: str = NEW_PASSWORD) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "jobdeck", "reset-password", *args,
+         "--data-dir", str(data_dir), "--password-stdin"],
+        cwd=REPO, input=password, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def signs_in(url: str, username: str, password: str) -> bool:
+    answer = httpx.post(
+        f"{url}/api/session", json={"username": username, "password": password}
+    )
+    return answer.status_code == 200
+
+
+def test_a_lost_admin_password_is_replaced_beside_the_running_server(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "jobdeck.toml"
+    config.write_text("[stock]\nenabled = false\n")
+    server = Server(tmp_path / "data", config).start()
+    try:
+        with closing(sign_in(server.url)) as signed_in:
+            said = reset(server.data_dir)
+            ended = signed_in.get("/api/jobs").status_code
+
+        assert said == "Set the password of admin; their sessions have ended."
+        assert ended == 401
+        assert not signs_in(server.url, "admin", ADMIN_PASSWORD)
+        assert signs_in(server.url, "admin", NEW_PASSWORD)
+    finally:
+        server.stop()
+
+
+def test_an_unknown_user_is_created_as_an_admin(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+
+    said = reset(data_dir, "rescue")
+
+    assert said == "Created admin rescue; their sessions have ended."
+    config = tmp_path / "jobdeck.toml"
+    config.write_text("[stock]\nenabled = false\n")
+    server = Server(data_dir, config).start()
+    try:
+        with closing(sign_in(server.url, "rescue", NEW_PASSWORD)) as client:
+            assert client.get("/api/users").status_code == 200  # admins only
+    finally:
+        server.stop()
