@@ -29,6 +29,7 @@ from jobdeck.errors import InvalidInput, InvalidJob, JobConflict, JobNotFound
 from jobdeck.events import SCHEDULER_SUBJECT, EventHub
 from jobdeck.intervals import format_interval, parse_interval
 from jobdeck.jobs import Job, JobBody, define_job
+from jobdeck.metrics import JobMetrics
 from jobdeck.runs import (
     FAILED,
     Outcome,
@@ -605,8 +606,9 @@ class Deck:
 
         state.last_scheduled_due = anchor
         state.last_scheduled_unix = self._walls.unix(anchor)
-        if state.metrics is not None:
-            state.metrics.last_lateness_s = now - due
+        if state.metrics is None:
+            state.metrics = JobMetrics()  # made at the first run, as note_run would
+        state.metrics.last_lateness_s = now - due
         self._start_run(state, Trigger.SCHEDULE, None)
 
     def _skip(self, state: JobState, due: float, reason: str) -> None:

@@ -647,3 +647,26 @@ async def test_a_body_that_cancels_its_own_run_before_waiting_is_cancelled(
 
     job = deck.job_object("self-cancelling")
     assert (job["status"], job["last_outcome"]) == ("idle", "cancelled")
+
+
+async def test_the_first_scheduled_run_already_reports_its_lateness(
+    deck: Deck, clock: FakeClock
+) -> None:
+    """Not only from the second: for a daily job, that would leave the metric
+    empty for a day after every start."""
+    from prometheus_client import generate_latest
+    from prometheus_client.registry import CollectorRegistry
+
+    from jobdeck.metrics import DeckCollector
+
+    probe = add_probe(deck, clock, "probe", "1d")
+    await started(deck)
+    await clock.advance(1)
+    registry = CollectorRegistry()
+    registry.register(DeckCollector(deck))
+
+    assert len(probe.ledger) == 1
+    assert (
+        'jobdeck_job_lateness_seconds{job="probe"}'
+        in generate_latest(registry).decode()
+    )
