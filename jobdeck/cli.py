@@ -48,29 +48,50 @@ def main() -> None:
     """Run background jobs and steer them live."""
 
 
+def database_options(command: F) -> F:
+    """--data-dir, --db and --config: where a server's database is, for `serve`
+    and for the commands that work on that database directly."""
+    for option in reversed(
+        [
+            click.option(
+                "--data-dir",
+                # A text, for the settings to refuse an empty one: as a Path, ""
+                # would be ".".
+                type=click.Path(file_okay=False),
+                help="Where the SQLite store lives (default ./jobdeck-data).",
+            ),
+            click.option(
+                "--db",
+                "db_url",
+                help="Database URL instead of the SQLite file, e.g. "
+                "postgresql://host/db.",
+            ),
+            click.option(
+                "--config",
+                "config_file",
+                type=click.Path(path_type=Path, exists=True, dir_okay=False),
+                envvar="JOBDECK_CONFIG",
+                help="TOML configuration file.",
+            ),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+password_stdin_option = click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from standard input instead of a prompt.",
+)
+
+
 @main.command()
 @click.option("--host", help="Address to listen on (default 127.0.0.1).")
 @click.option(
     "--port", type=click.IntRange(1, 65_535), help="Port to listen on (default 8330)."
 )
-@click.option(
-    "--data-dir",
-    # A text, for the settings to refuse an empty one: as a Path, "" would be ".".
-    type=click.Path(file_okay=False),
-    help="Where the SQLite store lives (default ./jobdeck-data).",
-)
-@click.option(
-    "--db",
-    "db_url",
-    help="Database URL instead of the SQLite file, e.g. postgresql://host/db.",
-)
-@click.option(
-    "--config",
-    "config_file",
-    type=click.Path(path_type=Path, exists=True, dir_okay=False),
-    envvar="JOBDECK_CONFIG",
-    help="TOML configuration file.",
-)
+@database_options
 @click.option(
     "--tls-cert",
     type=click.Path(path_type=Path, exists=True, dir_okay=False),
@@ -121,24 +142,8 @@ def serve(
 
 @main.command("reset-password")
 @click.argument("username", default="admin")
-@click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False),
-    help="The server's data directory (default ./jobdeck-data).",
-)
-@click.option("--db", "db_url", help="The server's database URL, if not SQLite.")
-@click.option(
-    "--config",
-    "config_file",
-    type=click.Path(path_type=Path, exists=True, dir_okay=False),
-    envvar="JOBDECK_CONFIG",
-    help="The server's TOML configuration file.",
-)
-@click.option(
-    "--password-stdin",
-    is_flag=True,
-    help="Read the password from standard input instead of a prompt.",
-)
+@database_options
+@password_stdin_option
 def reset_password(
     username: str,
     data_dir: str | None,
@@ -592,13 +597,6 @@ def list_users(as_json: bool) -> None:
         for user in listing.users
     ]
     click.echo(table(["USERNAME", "ROLE", "CREATED"], rows))
-
-
-password_stdin_option = click.option(
-    "--password-stdin",
-    is_flag=True,
-    help="Read the password from standard input instead of a prompt.",
-)
 
 
 @users.command("add")
