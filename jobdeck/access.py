@@ -122,10 +122,7 @@ class Accounts:
         """Set a user's password whatever the old one was, for when no admin can
         sign in; one who does not exist is created as an admin. Every session of
         theirs ends. True if the user was created."""
-        if not re.fullmatch(USERNAME_PATTERN, username):
-            raise InvalidInput(
-                f"a username is 1 to 128 of A-Z a-z 0-9 _ . @ -, not {username!r:.80}"
-            )
+        check_new_credentials(username, password)
         if await self.store.get_user(username) is None:
             await self.add_user(username, password, Role.ADMIN)
             return True
@@ -340,6 +337,15 @@ class Accounts:
             self._token_lookups[digest] = pending
             pending.add_done_callback(functools.partial(self._lookup_done, digest))
         return await asyncio.shield(pending)
+
+
+def check_new_credentials(username: str, password: str) -> None:
+    """Refuse a username the API would refuse, or a password too short."""
+    if not re.fullmatch(USERNAME_PATTERN, username):
+        raise InvalidInput(
+            f"a username is 1 to 128 of A-Z a-z 0-9 _ . @ -, not {username!r:.80}"
+        )
+    _check_password(password)
 
 
 def _check_password(password: str) -> None:

@@ -18,7 +18,7 @@ from typing import IO
 import uvicorn
 from fastapi import FastAPI
 
-from jobdeck.access import Accounts
+from jobdeck.access import Accounts, check_new_credentials
 from jobdeck.config import Settings
 from jobdeck.deck import Deck
 from jobdeck.errors import InvalidInput
@@ -120,7 +120,16 @@ async def _prepare_store(settings: Settings) -> None:
 
 def reset_password(settings: Settings, username: str, password: str) -> bool:
     """`Accounts.reset_password` on the settings' database, from outside the
-    server (which may be running: the database takes writers one at a time)."""
+    server (which may be running: the database takes writers one at a time).
+    An SQLite file that is not there is refused, not made: the path is wrong,
+    and a new database would let no one into the server's."""
+    check_new_credentials(username, password)
+    database = settings.sqlite_file
+    if settings.uses_sqlite and database is not None and not database.is_file():
+        raise InvalidInput(
+            f"there is no jobdeck database at {database}: give the server's "
+            "--data-dir (or --db, or --config)"
+        )
 
     async def reset() -> bool:
         store = SqlStore(settings.database_url)

@@ -56,17 +56,36 @@ def test_a_lost_admin_password_is_replaced_beside_the_running_server(
 
 
 def test_an_unknown_user_is_created_as_an_admin(tmp_path: Path) -> None:
-    data_dir = tmp_path / "data"
-    data_dir.mkdir()
-
-    said = reset(data_dir, "rescue")
-
-    assert said == "Created admin rescue; their sessions have ended."
     config = tmp_path / "jobdeck.toml"
     config.write_text("[stock]\nenabled = false\n")
-    server = Server(data_dir, config).start()
+    server = Server(tmp_path / "data", config).start()
     try:
+        said = reset(server.data_dir, "rescue")
+
+        assert said == "Created admin rescue; their sessions have ended."
         with closing(sign_in(server.url, "rescue", NEW_PASSWORD)) as client:
             assert client.get("/api/users").status_code == 200  # admins only
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize(
+    ("username", "password", "refusal"),
+    [
+        ("admin", NEW_PASSWORD, "there is no jobdeck database at"),
+        ("a name", NEW_PASSWORD, "a username is 1 to 128 of"),
+        ("admin", "short", "a password needs at least 10 characters"),
+    ],
+)
+def test_a_wrong_directory_name_or_password_is_refused_before_any_database(
+    tmp_path: Path, username: str, password: str, refusal: str
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "jobdeck", "reset-password", username,
+         "--data-dir", str(tmp_path / "not-the-data-dir"), "--password-stdin"],
+        cwd=REPO, input=password, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+    assert done.returncode == 1
+    assert refusal in done.stderr
+    assert not (tmp_path / "not-the-data-dir").exists()
