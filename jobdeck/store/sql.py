@@ -62,7 +62,7 @@ def _wrap_errors(
             return await method(*args, **kwargs)
         # sqlite3's own errors come from the hot write, which calls the driver.
         except (sa.exc.SQLAlchemyError, sqlite3.Error, OSError) as exc:
-            raise StoreError(f"database error: {_first_line(exc)}") from exc
+            raise StoreError(f"database error: {_described(exc)}") from exc
 
     return wrapper
 
@@ -482,6 +482,14 @@ def _without_id(entry: AuditEntry) -> dict[str, Any]:
     row = as_row(entry)
     del row["id"]
     return row
+
+
+def _described(exc: BaseException) -> str:
+    """The error's first line and, from SQLite, its extended code: "disk I/O
+    error" alone does not say which of some twenty kinds it was."""
+    driver_error = getattr(exc, "orig", exc)
+    code = getattr(driver_error, "sqlite_errorname", None)
+    return f"{_first_line(exc)} [{code}]" if code else _first_line(exc)
 
 
 def _first_line(exc: BaseException) -> str:
