@@ -31,8 +31,9 @@ from jobdeck.store.base import Store
 from jobdeck.store.records import SessionRecord, TokenRecord, UserRecord
 from jobdeck.throttle import SignInThrottle
 
-# As the API's users are named.
-USERNAME_PATTERN = r"[A-Za-z0-9_.@-]{1,128}"
+# What a username may be, for the API's model and for reset_password alike.
+USERNAME_PATTERN = r"^[A-Za-z0-9_.@-]+$"
+USERNAME_MAX_LENGTH = 128
 
 log = logging.getLogger("jobdeck.access")
 
@@ -341,7 +342,8 @@ class Accounts:
 
 def check_new_credentials(username: str, password: str) -> None:
     """Refuse a username the API would refuse, or a password too short."""
-    if not re.fullmatch(USERNAME_PATTERN, username):
+    too_long = len(username) > USERNAME_MAX_LENGTH
+    if too_long or not re.fullmatch(USERNAME_PATTERN, username):
         raise InvalidInput(
             f"a username is 1 to 128 of A-Z a-z 0-9 _ . @ -, not {username!r:.80}"
         )

@@ -10,7 +10,7 @@ from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from pydantic import BaseModel, Field
 
-from jobdeck.access import Role
+from jobdeck.access import USERNAME_MAX_LENGTH, USERNAME_PATTERN, Role
 from jobdeck.deck import Actor, Deck
 from jobdeck.errors import InvalidInput, InvalidInterval, JobNotFound
 from jobdeck.intervals import parse_interval
@@ -40,7 +40,7 @@ class SignIn(BaseModel):
 
 
 class NewUser(BaseModel):
-    username: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.@-]+$")
+    username: str = Field(max_length=USERNAME_MAX_LENGTH, pattern=USERNAME_PATTERN)
     password: str = Field(max_length=1024)
     role: Role
 
