@@ -118,8 +118,7 @@ def serve(
     log_level: str,
 ) -> None:
     """Run the server: the stock jobs, your jobs and the web console."""
-    from jobdeck.config import InvalidFlag, load_settings
-    from jobdeck.errors import JobdeckError
+    from jobdeck.config import load_settings
     from jobdeck.server import serve as run_server
 
     _configure_logging(log_level)
@@ -131,13 +130,8 @@ def serve(
         "tls_cert": tls_cert,
         "tls_key": tls_key,
     }
-    try:
-        settings = load_settings(config_file, flags=flags)
-        run_server(settings)
-    except InvalidFlag as exc:
-        raise click.UsageError(str(exc)) from exc
-    except JobdeckError as exc:
-        raise click.ClickException(str(exc)) from exc
+    with _refusals_as_click_errors():
+        run_server(load_settings(config_file, flags=flags))
 
 
 @main.command("reset-password")
@@ -154,21 +148,30 @@ def reset_password(
     """Set USERNAME's password (admin by default) straight in the server's
     database, for when no admin can sign in. A user who does not exist is
     created as an admin; the user's sessions end. The server may be running."""
-    from jobdeck.config import InvalidFlag, load_settings
-    from jobdeck.errors import JobdeckError
+    from jobdeck.config import load_settings
     from jobdeck.server import reset_password as reset
 
     password = read_password(password_stdin)
+    flags = {"data_dir": data_dir, "db_url": db_url}
+    with _refusals_as_click_errors():
+        created = reset(load_settings(config_file, flags=flags), username, password)
+    done = "Created admin" if created else "Set the password of"
+    click.echo(f"{done} {text(username)}; their sessions have ended.")
+
+
+@contextlib.contextmanager
+def _refusals_as_click_errors() -> Iterator[None]:
+    """A refused flag value is a wrong command line (click's usage message, exit
+    2); any other refusal, of the settings or the database, one line (exit 1)."""
+    from jobdeck.config import InvalidFlag
+    from jobdeck.errors import JobdeckError
+
     try:
-        flags = {"data_dir": data_dir, "db_url": db_url}
-        settings = load_settings(config_file, flags=flags)
-        created = reset(settings, username, password)
+        yield
     except InvalidFlag as exc:
         raise click.UsageError(str(exc)) from exc
     except JobdeckError as exc:
         raise click.ClickException(str(exc)) from exc
-    done = "Created admin" if created else "Set the password of"
-    click.echo(f"{done} {text(username)}; their sessions have ended.")
 
 
 def _configure_logging(level: str) -> None:
