@@ -12,6 +12,7 @@ import hashlib
 import logging
 import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -39,6 +40,8 @@ log = logging.getLogger("jobdeck.access")
 
 MIN_PASSWORD_LENGTH = 10
 TOKEN_PREFIX = "jdt_"
+# A token's streams are owned by `token:<id>`; a session's by its id.
+TOKEN_OWNER = "token:"
 SESSION_LIFETIME = timedelta(hours=12)
 SESSION_IDLE = timedelta(hours=1)
 # A session's last use is written at most this often, not on every request.
@@ -210,6 +213,22 @@ class Accounts:
             self._note_stream_use(principal.session_id)
         return False
 
+    async def ended_elsewhere(self, owners: Iterable[str]) -> list[str]:
+        """Of these stream owners (session ids and `token:<id>`), those whose
+        session or token is gone from the store: ended by another process on the
+        same database, such as `jobdeck reset-password`, which cannot tell this
+        one. Signing out and revoking here end their streams at once instead."""
+        sessions = [o for o in owners if not o.startswith(TOKEN_OWNER)]
+        tokens = [o for o in owners if o.startswith(TOKEN_OWNER)]
+        gone = []
+        if sessions:
+            existing = await self.store.existing_sessions(sessions)
+            gone += [s for s in sessions if s not in existing]
+        if tokens:
+            kept = {token_owner(t.id) for t in await self.store.list_tokens()}
+            gone += [t for t in tokens if t not in kept]
+        return gone
+
     def _note_stream_use(self, session_id: str) -> None:
         now = _now()
         noted = self._streamed.get(session_id)
@@ -317,7 +336,7 @@ class Accounts:
         if token.expires_at is not None and token.expires_at <= _now():
             raise NotSignedIn("the API token has expired")
         return Principal(
-            token.name, Role(token.role), f"token:{token.id}", None, token.expires_at
+            token.name, Role(token.role), token_owner(token.id), None, token.expires_at
         )
 
     def _lookup_done(
@@ -362,6 +381,10 @@ def _verify(hasher: PasswordHasher, stored_hash: str, password: str) -> bool:
         return hasher.verify(stored_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+def token_owner(token_id: str) -> str:
+    return TOKEN_OWNER + token_id
 
 
 def _digest(secret: str) -> str:

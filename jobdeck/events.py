@@ -60,6 +60,8 @@ class EventHub:
         self.render = render
         self.min_gap_s = min_gap_s
         self.heartbeat_s = heartbeat_s
+        # Called at each heartbeat, after the subscribers' own checks.
+        self.on_heartbeat: Callable[[], None] | None = None
         # Heartbeats are counted here, one timer for every subscriber.
         self.beat = 0
         self._beat_handle: asyncio.TimerHandle | None = None
@@ -111,6 +113,10 @@ class EventHub:
             self._arm_heartbeat()
         return subscriber
 
+    def owners(self) -> set[str]:
+        """The principals with streams open."""
+        return {s.owner for s in self._subscribers if s.owner is not None}
+
     def close_owner(self, owner: str) -> None:
         """End the streams of one principal (signed out, expired, revoked), and
         any it opens later: session and token ids are never reused."""
@@ -143,6 +149,8 @@ class EventHub:
         self._wake_all()
         self._push_all(Subscriber.heartbeat)
         self._arm_heartbeat()
+        if self.on_heartbeat is not None:
+            self.on_heartbeat()
 
     def _wake_all(self) -> None:
         if self._changed is not None and not self._changed.done():

@@ -126,6 +126,12 @@ class Store(ABC):
     @abstractmethod
     async def delete_session(self, session_id: str) -> None: ...
 
+    async def existing_sessions(self, session_ids: Iterable[str]) -> set[str]:
+        """Which of these sessions still exist. Asked for every stream at each
+        heartbeat (jobdeck.web.stream), so stores answer in one query; this
+        default, for stores written before it, asks for each session."""
+        return {s for s in session_ids if await self.get_session(s) is not None}
+
     @abstractmethod
     async def touch_session(self, session_id: str, seen_at: datetime) -> None:
         """Note that the session was used at `seen_at`."""

@@ -169,6 +169,9 @@ class MemoryStore(Store):
     async def get_session(self, session_id: str) -> SessionRecord | None:
         return self.sessions.get(session_id)
 
+    async def existing_sessions(self, session_ids: Iterable[str]) -> set[str]:
+        return {s for s in session_ids if s in self.sessions}
+
     async def delete_session(self, session_id: str) -> None:
         self.sessions.pop(session_id, None)
 

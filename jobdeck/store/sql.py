@@ -44,6 +44,9 @@ from jobdeck.store.records import (
 # Each chunk's completion wakes the loop, which then starts the runs come due.
 ROWS_PER_PAUSE = 16
 
+# Ids looked up in one `IN (...)`: SQLite before 3.32 takes at most 999 parameters.
+IDS_PER_QUERY = 500
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -321,6 +324,18 @@ class SqlStore(Store):
         async with self.engine.connect() as connection:
             row = (await connection.execute(query)).first()
         return SessionRecord(**row._asdict()) if row else None
+
+    @_wrap_errors
+    async def existing_sessions(self, session_ids: Iterable[str]) -> set[str]:
+        wanted = list(session_ids)
+        ids = schema.sessions.c.id
+        found: set[str] = set()
+        async with self.engine.connect() as connection:
+            for start in range(0, len(wanted), IDS_PER_QUERY):
+                chunk = wanted[start : start + IDS_PER_QUERY]
+                rows = await connection.execute(sa.select(ids).where(ids.in_(chunk)))
+                found.update(row.id for row in rows)
+        return found
 
     @_wrap_errors
     async def delete_session(self, session_id: str) -> None:

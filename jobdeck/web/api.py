@@ -10,7 +10,7 @@ from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from pydantic import BaseModel, Field
 
-from jobdeck.access import USERNAME_MAX_LENGTH, USERNAME_PATTERN, Role
+from jobdeck.access import USERNAME_MAX_LENGTH, USERNAME_PATTERN, Role, token_owner
 from jobdeck.deck import Actor, Deck
 from jobdeck.errors import InvalidInput, InvalidInterval, JobNotFound
 from jobdeck.intervals import parse_interval
@@ -305,7 +305,7 @@ async def create_token(
 async def revoke_token(token_id: str, request: Request, who: Controller) -> Response:
     if not await accounts_of(request).revoke_token(token_id):
         raise JobNotFound(f"no token with id {token_id!r:.40}")
-    deck_of(request).hub.close_owner(f"token:{token_id}")
+    deck_of(request).hub.close_owner(token_owner(token_id))
     return Response(status_code=204)
 
 

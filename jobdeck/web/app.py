@@ -49,6 +49,7 @@ def create_app(
     )
     app.state.deck = deck
     app.state.accounts = accounts
+    deck.hub.on_heartbeat = stream.EndedElsewhere(deck.hub, accounts)
     install_error_handlers(app)
     # The stream's fixed path must come before `/api/jobs/{name}` would match it.
     app.include_router(stream.router)

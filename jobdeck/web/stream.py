@@ -4,7 +4,8 @@ Frames come encoded from the event hub, once for every client. Each client's
 backlog is at most one frame per job (see jobdeck.events), and a client that goes
 away is noticed at its next write, at the latest at the next heartbeat. A stream
 whose session or token expires ends at the next heartbeat; signing out, revoking a
-token or changing the user ends it at once.
+token or changing the user ends it at once. One whose session another process ended
+in the database (`jobdeck reset-password`) ends once a heartbeat finds it gone.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from jobdeck.access import Accounts
 from jobdeck.deck import Deck
-from jobdeck.events import PING, Subscriber, encode_frame
+from jobdeck.events import PING, EventHub, Subscriber, encode_frame
 from jobdeck.web.auth import Viewer, accounts_of, viewer
 from jobdeck.web.errors import GUARDED_ERRORS, error_response, error_responses
 
@@ -270,6 +272,49 @@ async def job_events(request: Request, principal: Viewer) -> Response:
         deck.hub.last_id, "snapshot", deck.snapshot()
     )
     return EventStream(subscriber, opening)
+
+
+class EndedElsewhere:
+    """At each heartbeat, ends the streams whose session or token is gone from
+    the store: another process on the same database ended it and could not tell
+    this one. One lookup at a time, for every open stream at once."""
+
+    def __init__(self, hub: EventHub, accounts: Accounts) -> None:
+        self.hub = hub
+        self.accounts = accounts
+        self._check: asyncio.Task[None] | None = None
+        self._failing = False
+
+    def __call__(self) -> None:
+        if self._check is None or self._check.done():
+            self._check = asyncio.ensure_future(self._end_streams())
+
+    async def _end_streams(self) -> None:
+        try:
+            gone = await self.accounts.ended_elsewhere(self.hub.owners())
+        except Exception as exc:  # a store of the application's may raise anything
+            # The streams go on: whether their sessions still stand is unknown.
+            if not self._failing:
+                log.warning(
+                    "could not check that the open streams' sessions still stand: "
+                    "%s: %s",
+                    type(exc).__name__,
+                    exc,
+                    extra={"action": "stream_check_failed"},
+                )
+            self._failing = True
+            return
+
+        self._failing = False
+        for owner in gone:
+            self.hub.close_owner(owner)
+        if gone:
+            log.info(
+                "ended the event streams of %d session(s) or token(s) that "
+                "another process ended in the database",
+                len(gone),
+                extra={"action": "streams_ended_elsewhere"},
+            )
 
 
 HTTP_1_0_REFUSED = (

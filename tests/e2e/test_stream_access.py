@@ -3,6 +3,8 @@ and reconnecting gets a clean 401 (JSON, no stream)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import closing
@@ -12,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support import Server, sign_in
+from tests.support import REPO, Server, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -84,3 +86,37 @@ def test_signing_out_ends_the_stream_at_once(server: Server) -> None:
         ended = time.monotonic() - began
 
     assert ended < 1
+
+
+def test_a_session_ended_by_another_process_ends_its_stream_within_a_heartbeat(
+    server: Server,
+) -> None:
+    """`jobdeck reset-password` ends the user's sessions in the database, beside
+    the server: the server is not told, and must notice by itself."""
+    client = sign_in(server.url)
+    cookie = {"Cookie": f"jobdeck_session={client.cookies['jobdeck_session']}"}
+    with (
+        closing(client),
+        httpx.stream(
+            "GET", f"{server.url}/api/jobs/sse", headers=cookie, timeout=15
+        ) as stream,
+    ):
+        chunks = stream.iter_bytes()
+        next(chunks)
+        reset_password(server.data_dir)
+        began = time.monotonic()
+        for _ in chunks:  # a heartbeat's ping every second while it lasts
+            if time.monotonic() - began > 5:
+                break
+        ended = time.monotonic() - began
+
+    assert ended <= 1 + 1  # one heartbeat, and the database's answer
+
+
+def reset_password(data_dir: Path) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "jobdeck", "reset-password", "admin",
+         "--data-dir", str(data_dir), "--password-stdin"],
+        cwd=REPO, input="a new password, typed once", text=True, check=True,
+        capture_output=True, timeout=60,
+    )  # fmt: skip

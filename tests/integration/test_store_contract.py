@@ -174,6 +174,22 @@ async def test_users_and_sessions(store: Store) -> None:
     assert await store.get_user("nobody") is None
 
 
+async def test_the_sessions_that_still_exist_are_found_among_many(
+    store: Store,
+) -> None:
+    """Asked for every open stream at each heartbeat: more ids than one query's
+    parameters may hold."""
+    await store.add_user(UserRecord("ann", "hash", "admin", T0))
+    later = T0 + timedelta(hours=1)
+    for kept in ("s7", "s1100"):
+        await store.add_session(SessionRecord(kept, "ann", "c", T0, later))
+    asked = [f"s{i}" for i in range(1200)]
+
+    assert await store.existing_sessions(asked) == {"s7", "s1100"}
+    assert await Store.existing_sessions(store, asked) == {"s7", "s1100"}
+    assert await store.existing_sessions([]) == set()
+
+
 async def test_user_names_are_unique_and_listed_in_order(store: Store) -> None:
     await store.add_user(UserRecord("zoe", "hash", "viewer", T0))
     await store.add_user(UserRecord("ann", "hash", "admin", T0))

@@ -1,16 +1,21 @@
-"""Sessions end after an hour unused, as well as twelve hours after sign-in."""
+"""Sessions end after an hour unused, as well as twelve hours after sign-in; an
+open stream ends with its session, wherever the session was ended."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
 
-from jobdeck.access import Accounts, Role
-from jobdeck.errors import NotSignedIn
+from jobdeck.access import Accounts, Role, token_owner
+from jobdeck.errors import NotSignedIn, StoreError
+from jobdeck.events import EventHub, Subscriber
 from jobdeck.store.memory import MemoryStore
+from jobdeck.web.stream import EndedElsewhere
 
 CHEAP = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
@@ -87,3 +92,57 @@ async def test_a_stream_of_a_session_past_its_absolute_end_ends() -> None:
     )  # fmt: skip
 
     assert accounts.stream_ended(past) is True
+
+
+def render(subject: str) -> tuple[str, dict[str, Any]]:
+    return "job", {"name": subject}
+
+
+async def streams_of(
+    accounts: Accounts, *owners: str
+) -> tuple[EventHub, list[Subscriber]]:
+    """A hub whose heartbeats look for sessions ended elsewhere, with a stream
+    open for each owner."""
+    hub = EventHub(render, heartbeat_s=0.02)
+    hub.on_heartbeat = EndedElsewhere(hub, accounts)
+    return hub, [hub.subscribe(owner) for owner in owners]
+
+
+async def test_streams_whose_session_or_token_is_gone_end_at_a_heartbeat() -> None:
+    """Another process on the same database (`jobdeck reset-password`) ended
+    them: this one was not told, and finds out at the next heartbeat."""
+    accounts, store, _ = await signed_in()
+    await accounts.sign_in("ann", "ann's password")
+    ended_session, kept_session = store.sessions
+    _, token = await accounts.create_token("ci", Role.VIEWER, "ann", None)
+    _, kept_token = await accounts.create_token("cd", Role.VIEWER, "ann", None)
+    hub, streams = await streams_of(
+        accounts, ended_session, kept_session,
+        token_owner(token.id), token_owner(kept_token.id),
+    )  # fmt: skip
+
+    await store.delete_session(ended_session)
+    await store.delete_token(token.id)
+    await asyncio.sleep(0.1)
+
+    assert [s.closed for s in streams] == [True, False, True, False]
+    hub.close_all()
+
+
+async def test_a_failing_store_ends_no_stream_and_is_logged_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    accounts, store, _ = await signed_in()
+    (session_id,) = store.sessions
+    hub, (stream,) = await streams_of(accounts, session_id)
+
+    async def failing(session_ids: Iterable[str]) -> set[str]:
+        raise StoreError("database is locked")
+
+    store.existing_sessions = failing  # type: ignore[method-assign]
+    await asyncio.sleep(0.1)  # a few heartbeats
+
+    assert not stream.closed
+    failures = [r for r in caplog.records if "could not check" in r.getMessage()]
+    assert len(failures) == 1 and "database is locked" in failures[0].getMessage()
+    hub.close_all()
