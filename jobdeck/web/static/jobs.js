@@ -85,6 +85,7 @@ function main() {
     onScheduler: (scheduler) => board.receiveScheduler(scheduler),
     onMode: statusbar.showConnection,
     onExpired: expire,
+    onRefused: statusbar.showStreamRefused,
   });
   wireLiveToggle(board);
   wireSignOut();

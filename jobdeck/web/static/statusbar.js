@@ -49,6 +49,12 @@ export function showConnection(mode) {
   element.textContent = CONNECTION_TEXT[mode] || "";
 }
 
+export function showStreamRefused(message) {
+  const element = bar("stream-refused");
+  element.hidden = !message;
+  element.textContent = message ? `The server refuses the live stream: ${message}` : "";
+}
+
 export function showExpired() {
   bar("session-expired").hidden = false;
   showConnection("stopped");

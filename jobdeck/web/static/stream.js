@@ -1,6 +1,7 @@
 // Live updates: the /api/jobs/sse event stream, and while it is not open,
 // polling GET /api/jobs every 5 s (one request in flight at most). The stream
-// is retried with backoff; polling stops as soon as it is open again.
+// is retried with backoff; polling stops as soon as it is open again. When the
+// server refuses the stream, the page says why (EventSource cannot read it).
 
 import { api, BASE } from "./api.js";
 
@@ -13,7 +14,8 @@ const STABLE_AFTER_MS = 10000;
 
 export class LiveFeed {
   // handlers: onSnapshot(body), onJob(job), onScheduler(scheduler),
-  // onMode("connecting" | "stream" | "polling" | "stopped"), onExpired().
+  // onMode("connecting" | "stream" | "polling" | "stopped"), onExpired(),
+  // onRefused(message or null): why the server refuses the stream, if it does.
   constructor(handlers) {
     this.handlers = handlers;
     this.source = null;
@@ -22,6 +24,7 @@ export class LiveFeed {
     this.polling = false;
     this.inFlight = null;
     this.stopped = false;
+    this.askedWhy = false;
   }
 
   start() {
@@ -85,6 +88,8 @@ export class LiveFeed {
   #onOpen() {
     clearTimeout(this.timers.open);
     this.#stopPolling();
+    this.askedWhy = false;
+    this.handlers.onRefused?.(null);
     this.#setMode("stream");
     this.timers.stable = setTimeout(() => {
       this.retryDelay = RETRY_FIRST_MS;
@@ -96,6 +101,31 @@ export class LiveFeed {
     this.#closeStream();
     this.#startPolling();
     this.#scheduleRetry();
+    if (!this.askedWhy) this.#askWhy();
+  }
+
+  // EventSource reports a refusal as a bare error. Asked once again with fetch,
+  // the server says why (a proxy speaking HTTP/1.0 to it, most often). A 401 is
+  // left to polling, which ends the page's session; an answer that opens the
+  // stream is let go at once.
+  async #askWhy() {
+    this.askedWhy = true;
+    const controller = new AbortController();
+    try {
+      const answer = await fetch(STREAM_URL, {
+        credentials: "same-origin",
+        cache: "no-store",
+        signal: controller.signal,
+      });
+      if (answer.ok || answer.status === 401 || this.stopped) return;
+      const body = await answer.json().catch(() => null);
+      const message = body?.error?.message || `the server answered ${answer.status}`;
+      if (this.mode === "polling") this.handlers.onRefused?.(message);
+    } catch {
+      // Unreachable: polling says so.
+    } finally {
+      controller.abort();
+    }
   }
 
   #scheduleRetry() {
