@@ -57,9 +57,15 @@ class FloorScheduler:
 
     async def stop(self) -> int:
         """Stop, write what is pending, and count the rows written."""
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        scheduling, writing = self._tasks
+        scheduling.cancel()
+        await asyncio.gather(scheduling, return_exceptions=True)
+        # Runs started in the scheduler's last step take theirs now: the bench's
+        # bodies end in it, and their rows must be counted (none are tracked,
+        # which would cost the floor per run).
+        await asyncio.sleep(0)
+        writing.cancel()
+        await asyncio.gather(writing, return_exceptions=True)
         rows, self._pending = self._pending, []
         connection = self._connect()
         _write(connection, rows)
@@ -113,12 +119,15 @@ class FloorScheduler:
                 await loop.run_in_executor(thread, connection.execute, "BEGIN")
                 while start < len(taken):
                     chunk = taken[start : start + ROWS_PER_PAUSE]
-                    # Counted before the wait: the thread writes the chunk even
-                    # if this task is cancelled meanwhile.
+                    # Counted before the wait, and shielded: the thread writes the
+                    # chunk even if this task is cancelled meanwhile (a job of the
+                    # executor that had not started would be dropped).
                     start += ROWS_PER_PAUSE
                     rows = [_as_text(row) for row in chunk]
-                    await loop.run_in_executor(
-                        thread, connection.executemany, _INSERT, rows
+                    await asyncio.shield(
+                        loop.run_in_executor(
+                            thread, connection.executemany, _INSERT, rows
+                        )
                     )
                 await loop.run_in_executor(thread, connection.execute, "COMMIT")
         finally:
