@@ -155,8 +155,10 @@ def reset_password(
     flags = {"data_dir": data_dir, "db_url": db_url}
     with _refusals_as_click_errors():
         created = reset(load_settings(config_file, flags=flags), username, password)
-    done = "Created admin" if created else "Set the password of"
-    click.echo(f"{done} {text(username)}; their sessions have ended.")
+    if created:
+        click.echo(f"Created admin {text(username)}.")  # no sessions to end
+    else:
+        click.echo(f"Set the password of {text(username)}; their sessions have ended.")
 
 
 @contextlib.contextmanager

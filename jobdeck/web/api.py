@@ -295,8 +295,9 @@ async def list_tokens(request: Request, _: Admin) -> dict[str, Any]:
 async def create_token(
     body: NewToken, request: Request, who: Controller
 ) -> dict[str, Any]:
+    maker = actor(request, who).name  # "ci (token)" for a token, as in the audit
     secret, token = await accounts_of(request).create_token(
-        body.name, body.role, who.username, body.expires_at
+        body.name, body.role, maker, body.expires_at
     )
     return {"token": _token_object(token), "secret": secret}
 

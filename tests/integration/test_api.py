@@ -440,6 +440,21 @@ async def test_a_token_is_shown_once_and_works_as_bearer_without_csrf(
     assert paused.json()["job"]["paused_by"] == "ci (token)"
 
 
+async def test_a_token_made_with_a_token_names_its_maker_as_a_token(
+    admin: httpx.AsyncClient, anonymous_too: httpx.AsyncClient
+) -> None:
+    """As the audit log does: a user may bear the token's name."""
+    bearer = {"Authorization": f"Bearer {(await make_token(admin))['secret']}"}
+    made = await anonymous_too.post(
+        "/api/tokens", json={"name": "cd", "role": "viewer"}, headers=bearer
+    )
+
+    assert made.status_code == 201, made.text
+    assert made.json()["token"]["created_by"] == "ci (token)"
+    listed = (await admin.get("/api/tokens")).json()["tokens"]
+    assert [t["created_by"] for t in listed] == ["admin", "ci (token)"]
+
+
 async def test_a_viewer_token_reads_but_cannot_control(
     admin: httpx.AsyncClient, anonymous_too: httpx.AsyncClient
 ) -> None:
