@@ -261,9 +261,10 @@ def _load_callable(value: Any) -> Callable[..., Any]:
         raise ValueError(f"must be 'package.module:function', not {value!r}")
     try:
         module = importlib.import_module(module_name)
-    except Exception as exc:
-        # Importing runs the module's own code: whatever it raises is this key's
-        # mistake to report, not a crash of the server.
+    except (Exception, SystemExit) as exc:
+        # Importing runs the module's own code: whatever it raises, sys.exit()
+        # included, is this key's mistake to report, not the server's exit. Only
+        # a KeyboardInterrupt (Ctrl-C during the import) goes on.
         raise ValueError(f"cannot import {module_name!r}: {exc!r}") from exc
     body: object = getattr(module, attribute, None)
     if not callable(body):

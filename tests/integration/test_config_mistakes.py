@@ -42,6 +42,7 @@ FILE_MISTAKES = [
     (JOB + "callable = 5", "[[jobs]] #1 callable"),
     (JOB + 'callable = ".foo:x"', "[[jobs]] #1 callable"),
     (JOB + 'callable = "json:no_such_function"', "[[jobs]] #1 callable"),
+    (JOB + 'callable = "tests.exits_at_import:f"', "[[jobs]] #1 callable"),
     ("jobs = [1, 2]", "jobs"),
     ("[stock]\nblocklist-refresh = 5", "[stock] blocklist-refresh"),
     ("[stock.blocklist-refresh]\noutput = 5", "[stock.blocklist-refresh] output"),
