@@ -54,11 +54,17 @@ INTERRUPTED_REASON = "interrupted: the process exited during the run"
 # crash, and the message must not say it did.
 STOPPED_REASON = "interrupted: the server stopped before the run ended"
 
-# A thread cannot be stopped: the body of a run cancelled or timed out may go on
-# in its thread, and a second body of the same job must not run beside it.
+# The signals that stop a service (systemd's SIGTERM, then SIGKILL; a terminal's
+# SIGINT or SIGHUP): a command ended by one while the deck stops was ended by the
+# stop. One that crashed meanwhile (SIGSEGV, SIGABRT, ...) failed by itself.
+STOP_SIGNALS = frozenset({signal.SIGTERM, signal.SIGKILL, signal.SIGINT, signal.SIGHUP})
+
+# A thread cannot be stopped, nor an async body that catches its cancellation:
+# the body of a run given up may go on, and a second body of the same job must
+# not run beside it.
 GIVEN_UP_BODY_RUNNING = (
-    "the body of a run given up (cancelled or timed out) is still running in its "
-    "thread, and no new run starts until it returns"
+    "the body of a run given up (cancelled or timed out) is still running, in its "
+    "thread or past its cancellation, and no new run starts until it returns"
 )
 
 if sys.version_info >= (3, 12):
@@ -346,6 +352,9 @@ class Deck:
         await self._commands.kill_all()
         if self._runs:
             await asyncio.wait(set(self._runs), timeout=1)
+        for state in list(self._runs.values()):
+            if state.running is not None:  # its body caught the cancellation
+                self._give_up(state, state.running, _cancelled_result(state.running))
         flush_s = 0.5 if self._hurry.is_set() else 5.0
         try:
             await asyncio.wait_for(self._writer.flush(), timeout=flush_s)
@@ -425,6 +434,10 @@ class Deck:
         if run.cancelled_by is None:
             run.cancelled_by = actor.name
             self._cancel_run(state, run)
+        elif run.task is not None:
+            # Asked again, and the run's task still goes on: its body caught the
+            # first cancellation. The run ends now; its body is left to itself.
+            self._give_up(state, run, _cancelled_result(run))
         self._audit(
             actor, "cancel", state, {"running_since": iso(run.started_at)}, None
         )
@@ -751,7 +764,30 @@ class Deck:
         if not_started:
             self._finish_run(state, run, _cancelled_result(run))
 
+    def _give_up(self, state: JobState, run: Run, result: RunResult) -> None:
+        """End a run whose task goes on after its cancellation (its body caught
+        CancelledError). As for a thread body given up, the job starts no other
+        run until that task has ended: two bodies of a job never run at once."""
+        task = run.task
+        assert task is not None
+        bodies = self._threads.bodies
+        bodies.enter(state.name)
+
+        def ended(_: object) -> None:
+            bodies.leave(state.name)
+            self._on_given_up_end(state.name)
+
+        task.add_done_callback(ended)
+        log.warning(
+            "gave up a run of %s whose body did not stop when cancelled",
+            state.name,
+            extra={"action": "run_given_up", "job": state.name},
+        )
+        self._finish_run(state, run, result)
+
     def _finish_run(self, state: JobState, run: Run, result: RunResult) -> None:
+        if run.result is not None:
+            return  # given up earlier: its task has ended at last
         duration_ms = int((self.clock.monotonic() - run.started_monotonic) * 1000)
         outcome = result.outcome
         failed = outcome in FAILED

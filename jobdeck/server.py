@@ -167,6 +167,8 @@ def _listen(host: str, port: int) -> socket.socket:
 CONNECTIONS_GRACE_S = 5
 # How long the application's lifespan shutdown may take after a second signal.
 FORCED_LIFESPAN_S = 1.0
+# How long the tasks still there once the server is done get to end when cancelled.
+LEFTOVER_TASKS_S = 2.0
 
 
 class ConsoleServer(uvicorn.Server):
@@ -199,6 +201,24 @@ class ConsoleServer(uvicorn.Server):
         self._deck_stop: asyncio.Future[None] | None = None
         self._forced = asyncio.Event()
         self._finished = False
+
+    def run(self, sockets: list[socket.socket] | None = None) -> None:
+        """uvicorn's run, except at the end: the tasks still there are cancelled
+        and get LEFTOVER_TASKS_S, then are left behind. asyncio.run would wait
+        for them for ever, and a job's body that catches its cancellation would
+        keep the process from exiting."""
+        loop = _new_loop(self.config)
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(self.serve(sockets=sockets))
+        finally:
+            try:
+                _end_leftover_tasks(loop, LEFTOVER_TASKS_S)
+                loop.run_until_complete(loop.shutdown_asyncgens())
+                loop.run_until_complete(loop.shutdown_default_executor())
+            finally:
+                asyncio.set_event_loop(None)
+                loop.close()
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         if self._finished:
@@ -253,6 +273,47 @@ class ConsoleServer(uvicorn.Server):
         forced.cancel()
         if not orderly.done():
             await asyncio.wait({orderly}, timeout=FORCED_LIFESPAN_S)
+
+
+def _new_loop(config: uvicorn.Config) -> asyncio.AbstractEventLoop:
+    """The event loop uvicorn would run the server on (uvloop where installed)."""
+    get_loop_factory = getattr(config, "get_loop_factory", None)
+    if get_loop_factory is None:  # uvicorn before 0.36 sets a loop policy instead
+        config.setup_event_loop()
+        return asyncio.new_event_loop()
+    factory = get_loop_factory()
+    return factory() if factory is not None else asyncio.new_event_loop()
+
+
+# Tasks left behind at the end of ConsoleServer.run: held here so that none is
+# collected, with a "destroyed but pending" error, before the process exits.
+_LEFT_BEHIND: list[asyncio.Task[object]] = []
+
+
+def _end_leftover_tasks(loop: asyncio.AbstractEventLoop, timeout_s: float) -> None:
+    tasks = asyncio.all_tasks(loop)
+    if not tasks:
+        return
+    for task in tasks:
+        task.cancel()
+    _, pending = loop.run_until_complete(asyncio.wait(tasks, timeout=timeout_s))
+    for task in tasks - pending:
+        if not task.cancelled() and task.exception() is not None:
+            loop.call_exception_handler(
+                {
+                    "message": "a task failed as the server ended",
+                    "exception": task.exception(),
+                    "task": task,
+                }
+            )
+    if pending:
+        _LEFT_BEHIND.extend(pending)
+        log.warning(
+            "%d task(s) did not end when cancelled and are left behind as the "
+            "process exits (a job's body that catches CancelledError, for one)",
+            len(pending),
+            extra={"action": "tasks_left_behind"},
+        )
 
 
 class DeckLock:

@@ -4,6 +4,7 @@ that jobdeck does not manage, so that runs can be counted independently."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import time
 from itertools import pairwise
@@ -53,3 +54,10 @@ def hang_in_thread() -> None:
 
 async def sleep_async() -> None:
     await asyncio.sleep(600)
+
+
+async def catch_cancellation() -> None:
+    """Misbehaves: catches every cancellation and goes on waiting."""
+    while True:
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.sleep(600)

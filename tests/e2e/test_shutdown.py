@@ -145,6 +145,54 @@ async def test_a_second_signal_exits_at_once(tmp_path: Path) -> None:
     assert took < 2
 
 
+DEAF_CONFIG = """
+[server]
+shutdown_grace = "1s"
+
+[stock]
+enabled = false
+
+[[jobs]]
+name = "deaf"
+interval = "1h"
+callable = "tests.e2e.probe:catch_cancellation"
+first_delay = "1h"
+"""
+
+
+async def test_a_body_that_catches_its_cancellation_does_not_hold_up_the_exit(
+    tmp_path: Path,
+) -> None:
+    """asyncio.run waits for every task left at its end, for ever: the server
+    leaves such a task behind, and its run is stored as ended by the stop."""
+    config = tmp_path / "jobdeck.toml"
+    config.write_text(DEAF_CONFIG)
+    server = Server(tmp_path / "data", config).start()
+    try:
+        with closing(sign_in(server.url)) as client:
+            assert client.post("/api/jobs/deaf/run").status_code == 202
+        assert server.process is not None
+        began = time.monotonic()
+        server.process.send_signal(signal.SIGTERM)
+        code = await asyncio.to_thread(server.process.wait, 20)
+        took = time.monotonic() - began
+
+        server.start()
+        with closing(sign_in(server.url)) as client:
+            (run,) = client.get("/api/jobs/deaf/runs").json()["runs"]
+    finally:
+        server.kill()
+
+    # The grace, the cancelled runs' 2 s, 1 s for their last steps, the
+    # leftover tasks' 2 s, and a margin.
+    assert code == 0 and took < 1 + 2 + 1 + 2 + 2
+    assert (run["outcome"], run["error"]) == (
+        "interrupted",
+        "interrupted: the server stopped before the run ended",
+    )
+    assert "did not end when cancelled" in server.log.read_text()
+
+
 SIGNAL_BEFORE_UVICORN = """
 import os, signal, sys
 from jobdeck import server

@@ -262,7 +262,7 @@ async def test_no_run_starts_beside_the_body_of_a_given_up_run(deck: Deck) -> No
     cancelled = await finished(deck, "stubborn")
     await asyncio.sleep(1.2)  # a tick falls while the given-up body runs
 
-    with pytest.raises(JobConflict, match="still running in its thread"):
+    with pytest.raises(JobConflict, match="still running, in its thread"):
         await deck.run_now("stubborn")
     waiting = deck.job_object("stubborn")
     stubborn.release.set()
@@ -274,6 +274,81 @@ async def test_no_run_starts_beside_the_body_of_a_given_up_run(deck: Deck) -> No
     assert waiting["skipped_count"] >= 1
     assert after["why_not_running"]["reason"] == "skipped"  # no longer held
     assert stubborn.most_inside == 1
+
+
+class CatchesItsCancellation:
+    """An async body that catches CancelledError and goes on, until released."""
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+        self.cancellations = 0
+        self.inside = 0
+        self.most_inside = 0
+
+    async def __call__(self) -> None:
+        self.inside += 1
+        self.most_inside = max(self.most_inside, self.inside)
+        try:
+            while not self.release.is_set():
+                try:
+                    await self.release.wait()
+                except asyncio.CancelledError:
+                    self.cancellations += 1
+        finally:
+            self.inside -= 1
+
+
+async def test_a_second_cancel_gives_up_an_async_body_that_caught_the_first(
+    deck: Deck,
+) -> None:
+    """The first cancel is the body's to honour; the second ends the run, and the
+    job, as after a thread body given up, runs again only once the body returns."""
+    deaf = CatchesItsCancellation()
+    deck.add(define_job("deaf", "1h", deaf, first_delay_s=3600))
+    await deck.start()
+    await deck.run_now("deaf")
+    await settle()
+
+    try:
+        await deck.cancel("deaf", Actor("ann"))
+        await settle()
+        still = deck.job_object("deaf")
+        await deck.cancel("deaf", Actor("ann"))
+        given_up = deck.job_object("deaf")
+        with pytest.raises(JobConflict, match="still running, in its thread or"):
+            await deck.run_now("deaf")
+    finally:
+        deaf.release.set()
+    await no_longer_held(deck, "deaf")
+    await deck.run_now("deaf")
+    again = await finished(deck, "deaf")
+    await deck.flush()
+    runs = await deck.store.list_runs("deaf", 5)
+
+    assert still["status"] == "running" and deaf.cancellations >= 1
+    assert (given_up["status"], given_up["last_outcome"]) == ("idle", "cancelled")
+    assert given_up["why_not_running"]["reason"] == "given_up_body_running"
+    assert again["last_outcome"] == "success"
+    assert [run.outcome for run in runs] == ["success", "cancelled"]
+    assert deaf.most_inside == 1
+
+
+async def test_the_stop_ends_the_run_of_a_body_that_catches_its_cancellation(
+    deck: Deck,
+) -> None:
+    deaf = CatchesItsCancellation()
+    deck.add(define_job("deaf", "1h", deaf, first_delay_s=3600))
+    await deck.start()
+    await deck.run_now("deaf")
+    await settle()
+
+    try:
+        await asyncio.wait_for(deck.stop(grace_s=0.1), timeout=10)
+        (run,) = await deck.store.list_runs("deaf", 5)
+    finally:
+        deaf.release.set()  # or the test's own event loop would wait for it
+
+    assert (run.outcome, run.error) == ("interrupted", STOPPED_REASON)
 
 
 async def test_a_given_up_body_still_holds_its_job_after_a_restart(
@@ -289,7 +364,7 @@ async def test_a_given_up_body_still_holds_its_job_after_a_restart(
     await deck.stop(grace_s=0.1)  # gives the body up
     await deck.start()
 
-    with pytest.raises(JobConflict, match="still running in its thread"):
+    with pytest.raises(JobConflict, match="still running, in its thread"):
         await deck.run_now("stubborn")
     stubborn.release.set()
     await no_longer_held(deck, "stubborn")
