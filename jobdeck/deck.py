@@ -13,6 +13,7 @@ import contextlib
 import functools
 import logging
 import random
+import signal
 import socket
 import sys
 import uuid
@@ -746,7 +747,7 @@ class Deck:
             )
         except asyncio.CancelledError:
             result = _cancelled_result(run)
-        if result.signal_number is not None and self._stopping is not None:
+        if result.signal_number in STOP_SIGNALS and self._stopping is not None:
             result = _ended_by_the_stop(result)
         self._finish_run(state, run, result)
 

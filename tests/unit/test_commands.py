@@ -185,6 +185,24 @@ async def test_a_command_ended_by_the_servers_stop_signal_is_interrupted(
     )
 
 
+async def test_a_command_that_crashes_while_the_deck_stops_is_an_error(
+    tmp_path: Path,
+) -> None:
+    """Only the signals that stop a service are the stop's doing: a segfault
+    during the grace is the command's own failure."""
+    deck = Deck(store=MemoryStore(), node="test")
+    shell = await start_sleeping_command(deck, tmp_path)
+    stopping = asyncio.create_task(deck.stop(grace_s=5))
+    await asyncio.sleep(0.05)
+
+    os.killpg(shell, signal.SIGSEGV)
+    await stopping
+
+    job = deck.job_object("sleeper")
+    assert job["last_outcome"] == "error"
+    assert job["last_error"] == "CommandFailed: ended by SIGSEGV (signal 11): started"
+
+
 async def test_a_command_ended_by_a_signal_otherwise_is_an_error_naming_it(
     deck: Deck, tmp_path: Path
 ) -> None:
