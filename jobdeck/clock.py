@@ -91,13 +91,14 @@ class WallTimes:
 def as_utc(moment: datetime, what: str) -> datetime:
     """A time given from outside, as UTC: what is stored and shown is always UTC,
     whatever offset it came with. Refused when it has no time zone, or lies beyond
-    what a datetime holds once in UTC (9999-12-31T23:59:59-23:59 does)."""
+    what a datetime holds once in UTC (9999-12-31T23:59:59-23:59 does, and
+    0001-01-01T00:00:00+01:00)."""
     if moment.tzinfo is None:
         raise InvalidInput(f"{what} needs a time zone, e.g. 2027-01-01T00:00:00Z")
     try:
         return moment.astimezone(UTC)
     except OverflowError:
-        raise InvalidInput(f"{what} lies beyond the year 9999") from None
+        raise InvalidInput(f"{what} lies outside the years 1 to 9999 in UTC") from None
 
 
 def from_unix(seconds: float) -> datetime:

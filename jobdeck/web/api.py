@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 from jobdeck.access import USERNAME_MAX_LENGTH, USERNAME_PATTERN, Role, token_owner
 from jobdeck.deck import Actor, Deck
@@ -45,6 +45,27 @@ class NewUser(BaseModel):
     role: Role
 
 
+def _iso_time(value: Any) -> Any:
+    """An ISO 8601 text, and nothing else: pydantic would also read a number, or
+    a text of digits, as Unix time, in seconds or milliseconds by its size."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError(
+            "give an ISO 8601 time with its offset, e.g. 2027-01-01T09:00Z"
+        )
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(
+            f"{value[:40]!r} is not an ISO 8601 time, e.g. 2027-01-01T09:00Z"
+        ) from None
+
+
+# A time given to the API: the caller's offset is kept, and UTC stored.
+IsoTime = Annotated[datetime | None, BeforeValidator(_iso_time)]
+
+
 class PauseRequest(BaseModel):
     """Both optional: a pause without an end lasts until someone resumes. On a
     paused job no body changes nothing; `{"until": null}` takes its end away."""
@@ -53,7 +74,7 @@ class PauseRequest(BaseModel):
     model_config = {"populate_by_name": True, "extra": "forbid"}
 
     for_: Any = Field(default=None, alias="for", examples=["2h"])
-    until: datetime | None = None
+    until: IsoTime = None
 
 
 class UserChange(BaseModel):
@@ -70,7 +91,7 @@ class NewToken(BaseModel):
         min_length=1, max_length=TOKEN_NAME_MAX, pattern=r"^[A-Za-z0-9_.@-]+$"
     )
     role: Role
-    expires_at: datetime | None = None
+    expires_at: IsoTime = None
 
 
 class IntervalChange(BaseModel):

@@ -561,21 +561,39 @@ async def test_times_given_with_an_offset_are_kept_and_shown_in_utc(
     assert token.json()["token"]["expires_at"] == "2030-01-01T06:00:00.000Z"
 
 
-async def test_a_time_beyond_the_year_9999_in_utc_is_refused_and_changes_nothing(
-    admin: httpx.AsyncClient, deck: Deck
+@pytest.mark.parametrize(
+    "moment", ["9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+01:00"]
+)
+async def test_a_time_outside_the_years_1_to_9999_in_utc_is_refused(
+    admin: httpx.AsyncClient, deck: Deck, moment: str
 ) -> None:
     """It parses, but not once in UTC: taken, it would fail every write after."""
-    late = "9999-12-31T23:59:59-23:59"
-    paused = await admin.post("/api/jobs/probe/pause", json={"until": late})
+    paused = await admin.post("/api/jobs/probe/pause", json={"until": moment})
     token = await admin.post(
-        "/api/tokens", json={"name": "late", "role": "viewer", "expires_at": late}
+        "/api/tokens", json={"name": "late", "role": "viewer", "expires_at": moment}
     )
     await deck.flush()
 
     assert paused.status_code == token.status_code == 422
-    assert "beyond the year 9999" in error_of(paused)["message"]
+    assert "outside the years 1 to 9999 in UTC" in error_of(paused)["message"]
     assert deck.job_object("probe")["paused"] is False
     assert deck.store_error is None
+
+
+@pytest.mark.parametrize("moment", [1900000000, 19000000000, "1900000000", 1.5])
+async def test_a_time_given_as_a_number_is_refused_not_read_as_unix_time(
+    admin: httpx.AsyncClient, moment: object
+) -> None:
+    """pydantic reads numbers as Unix time, in seconds or milliseconds by their
+    size: 19000000000 was the year 2572. The API's times are ISO 8601 only."""
+    paused = await admin.post("/api/jobs/probe/pause", json={"until": moment})
+    token = await admin.post(
+        "/api/tokens", json={"name": "n", "role": "viewer", "expires_at": moment}
+    )
+
+    assert paused.status_code == token.status_code == 422
+    assert "ISO 8601" in error_of(paused)["message"]
+    assert (await admin.get("/api/jobs/probe")).json()["paused"] is False
 
 
 async def test_a_misspelt_field_is_refused_not_ignored(
