@@ -100,6 +100,11 @@ class Accounts:
         # and the writes of those uses under way.
         self._streamed: dict[str, datetime] = {}
         self._touches: set[asyncio.Task[None]] = set()
+        self._touch_failing = False
+        # Held from reading a user to writing its change, and from the check that
+        # an admin remains to the change it allows: two requests cannot each
+        # demote or delete the other admin, nor undo each other's change.
+        self._user_changes = asyncio.Lock()
 
     def _refuse_if_throttled(self, keys: list[str]) -> None:
         wait = max(
@@ -122,16 +127,21 @@ class Accounts:
         log.info("created the first admin user", extra={"action": "first_admin"})
         return generated
 
-    async def reset_password(self, username: str, password: str) -> bool:
+    async def reset_password(self, username: str, password: str) -> Reset:
         """Set a user's password whatever the old one was, for when no admin can
-        sign in; one who does not exist is created as an admin. Every session of
-        theirs ends. True if the user was created."""
+        sign in: one who does not exist is created as an admin, and one who is
+        not an admin is made one when no admin is left. Every session of theirs
+        ends."""
         check_new_credentials(username, password)
         if await self.store.get_user(username) is None:
             await self.add_user(username, password, Role.ADMIN)
-            return True
-        await self.change_user(username, None, password)
-        return False
+            return Reset.CREATED
+        users = await self.store.list_users()
+        if any(user.role == Role.ADMIN for user in users):
+            await self.change_user(username, None, password)
+            return Reset.PASSWORD_SET
+        await self.change_user(username, Role.ADMIN, password)
+        return Reset.MADE_ADMIN
 
     async def add_user(self, username: str, password: str, role: Role) -> None:
         _check_password(password)
@@ -171,6 +181,12 @@ class Accounts:
             last_seen_at=_now(),
         )
         await self.store.add_session(record)
+        if await self.store.get_user(username) != user:
+            # Changed (a new password or role) or deleted while the password was
+            # checked: the change ended the user's sessions before this one was
+            # added, so it must not outlive it.
+            await self.store.delete_session(record.id)
+            raise NotSignedIn("the account changed as you signed in; sign in again")
         return secret, Principal(
             user.username,
             Role(user.role),
@@ -251,12 +267,18 @@ class Accounts:
         try:
             await self.store.touch_session(session_id, now)
         except Exception as exc:  # a store of the application's may raise anything
-            log.warning(
-                "could not record a stream's use of its session: %s: %s",
-                type(exc).__name__,
-                exc,
-                extra={"action": "session_touch_failed"},
-            )
+            # Once per outage: every open stream tries once a minute, and the
+            # store's failure is already on the status bar.
+            if not self._touch_failing:
+                log.warning(
+                    "could not record a stream's use of its session: %s: %s",
+                    type(exc).__name__,
+                    exc,
+                    extra={"action": "session_touch_failed"},
+                )
+            self._touch_failing = True
+        else:
+            self._touch_failing = False
 
     async def change_user(
         self, username: str, role: Role | None, password: str | None
@@ -264,27 +286,33 @@ class Accounts:
         """Change a user's role or password; every session of theirs ends (so a
         demoted admin signs in again as what they now are). Returns the ended
         sessions' ids."""
-        user = await self.store.get_user(username)
-        if user is None:
+        if await self.store.get_user(username) is None:
             raise JobNotFound(f"no user named {username!r:.80}")
-        if role is not None and role is not Role.ADMIN:
-            await self._keep_an_admin(username)
-        password_hash = user.password_hash
+        new_hash = None
         if password is not None:
             _check_password(password)
-            password_hash = await asyncio.to_thread(self.hasher.hash, password)
-        new_role = Role(role).value if role is not None else user.role
-        changed = UserRecord(username, password_hash, new_role, user.created_at)
-        await self.store.replace_user(changed)
+            new_hash = await asyncio.to_thread(self.hasher.hash, password)
+
+        async with self._user_changes:
+            user = await self.store.get_user(username)
+            if user is None:
+                raise JobNotFound(f"no user named {username!r:.80}")
+            if role is not None and role is not Role.ADMIN:
+                await self._keep_an_admin(username)
+            new_role = Role(role).value if role is not None else user.role
+            password_hash = new_hash or user.password_hash
+            changed = UserRecord(username, password_hash, new_role, user.created_at)
+            await self.store.replace_user(changed)
         log.info("user %s changed", username, extra={"action": "user_changed"})
         return await self.store.delete_sessions_of(username)
 
     async def delete_user(self, username: str) -> list[str]:
-        if await self.store.get_user(username) is None:
-            raise JobNotFound(f"no user named {username!r:.80}")
-        await self._keep_an_admin(username)
-        ended = await self.store.delete_sessions_of(username)
-        await self.store.delete_user(username)
+        async with self._user_changes:
+            if await self.store.get_user(username) is None:
+                raise JobNotFound(f"no user named {username!r:.80}")
+            await self._keep_an_admin(username)
+            ended = await self.store.delete_sessions_of(username)
+            await self.store.delete_user(username)
         log.info("user %s deleted", username, extra={"action": "user_deleted"})
         return ended
 
@@ -357,6 +385,14 @@ class Accounts:
             self._token_lookups[digest] = pending
             pending.add_done_callback(functools.partial(self._lookup_done, digest))
         return await asyncio.shield(pending)
+
+
+class Reset(StrEnum):
+    """What `reset_password` did."""
+
+    CREATED = "created"
+    PASSWORD_SET = "password_set"
+    MADE_ADMIN = "made_admin"
 
 
 def check_new_credentials(username: str, password: str) -> None:

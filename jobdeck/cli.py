@@ -147,18 +147,25 @@ def reset_password(
 ) -> None:
     """Set USERNAME's password (admin by default) straight in the server's
     database, for when no admin can sign in. A user who does not exist is
-    created as an admin; the user's sessions end. The server may be running."""
+    created as an admin, and one who is not is made one when no admin is left;
+    the user's sessions end. The server may be running."""
     from jobdeck.config import load_settings
     from jobdeck.server import reset_password as reset
 
     password = read_password(password_stdin)
     flags = {"data_dir": data_dir, "db_url": db_url}
     with _refusals_as_click_errors():
-        created = reset(load_settings(config_file, flags=flags), username, password)
-    if created:
-        click.echo(f"Created admin {text(username)}.")  # no sessions to end
+        done = reset(load_settings(config_file, flags=flags), username, password)
+    name = text(username)
+    if done == "created":
+        click.echo(f"Created admin {name}.")  # no sessions to end
+    elif done == "made_admin":
+        click.echo(
+            f"Set the password of {name} and made them an admin, as no admin was "
+            "left; their sessions have ended."
+        )
     else:
-        click.echo(f"Set the password of {text(username)}; their sessions have ended.")
+        click.echo(f"Set the password of {name}; their sessions have ended.")
 
 
 @contextlib.contextmanager

@@ -18,7 +18,7 @@ from typing import IO
 import uvicorn
 from fastapi import FastAPI
 
-from jobdeck.access import Accounts, check_new_credentials
+from jobdeck.access import Accounts, Reset, check_new_credentials
 from jobdeck.config import Settings
 from jobdeck.deck import Deck
 from jobdeck.errors import InvalidInput
@@ -118,7 +118,7 @@ async def _prepare_store(settings: Settings) -> None:
         await store.close()
 
 
-def reset_password(settings: Settings, username: str, password: str) -> bool:
+def reset_password(settings: Settings, username: str, password: str) -> Reset:
     """`Accounts.reset_password` on the settings' database, from outside the
     server (which may be running: the database takes writers one at a time).
     An SQLite file that is not there is refused, not made: the path is wrong,
@@ -131,7 +131,7 @@ def reset_password(settings: Settings, username: str, password: str) -> bool:
             "--data-dir (or --db, or --config)"
         )
 
-    async def reset() -> bool:
+    async def reset() -> Reset:
         store = SqlStore(settings.database_url)
         await store.open()
         try:

@@ -4,6 +4,7 @@ ends the user's sessions."""
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 from contextlib import closing
@@ -64,6 +65,28 @@ def test_an_unknown_user_is_created_as_an_admin(tmp_path: Path) -> None:
 
         assert said == "Created admin rescue."
         with closing(sign_in(server.url, "rescue", NEW_PASSWORD)) as client:
+            assert client.get("/api/users").status_code == 200  # admins only
+    finally:
+        server.stop()
+
+
+def test_a_user_is_made_an_admin_when_no_admin_is_left(tmp_path: Path) -> None:
+    """However the last admin went (a race, an edit of the database), the way
+    back in must lead to an admin, not to a viewer's page."""
+    config = tmp_path / "jobdeck.toml"
+    config.write_text("[stock]\nenabled = false\n")
+    server = Server(tmp_path / "data", config).start()
+    try:
+        with closing(sqlite3.connect(server.data_dir / "jobdeck.sqlite3")) as db:
+            db.execute("UPDATE users SET role = 'viewer'")
+            db.commit()
+        said = reset(server.data_dir)
+
+        assert said == (
+            "Set the password of admin and made them an admin, as no admin was "
+            "left; their sessions have ended."
+        )
+        with closing(sign_in(server.url, "admin", NEW_PASSWORD)) as client:
             assert client.get("/api/users").status_code == 200  # admins only
     finally:
         server.stop()

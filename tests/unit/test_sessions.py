@@ -4,17 +4,19 @@ open stream ends with its session, wherever the session was ended."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from argon2 import PasswordHasher
 
-from jobdeck.access import Accounts, Role, token_owner
-from jobdeck.errors import NotSignedIn, StoreError
+from jobdeck.access import Accounts, Principal, Reset, Role, token_owner
+from jobdeck.errors import JobConflict, NotSignedIn, StoreError
 from jobdeck.events import EventHub, Subscriber
 from jobdeck.store.memory import MemoryStore
+from jobdeck.store.records import UserRecord
 from jobdeck.web.stream import EndedElsewhere
 
 CHEAP = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
@@ -146,3 +148,108 @@ async def test_a_failing_store_ends_no_stream_and_is_logged_once(
     failures = [r for r in caplog.records if "could not check" in r.getMessage()]
     assert len(failures) == 1 and "database is locked" in failures[0].getMessage()
     hub.close_all()
+
+
+class SlowVerify(PasswordHasher):
+    """Checks a password only once let: a sign-in can be caught mid-check."""
+
+    def __init__(self) -> None:
+        super().__init__(time_cost=1, memory_cost=1024, parallelism=1)
+        self.checking = threading.Event()
+        self.let_through = threading.Event()
+
+    def verify(self, hash: str | bytes, password: str | bytes) -> Literal[True]:
+        self.checking.set()
+        self.let_through.wait(5)
+        return super().verify(hash, password)
+
+
+async def test_a_sign_in_with_the_old_password_does_not_outlive_its_change() -> None:
+    """The change ends every session of the user; one added by a sign-in that
+    checked the old password meanwhile must end too."""
+    hasher = SlowVerify()
+    store = MemoryStore()
+    accounts = Accounts(store, hasher)
+    await accounts.add_user("ann", "ann's password", Role.VIEWER)
+    signing_in = asyncio.ensure_future(accounts.sign_in("ann", "ann's password"))
+    await asyncio.to_thread(hasher.checking.wait, 5)
+
+    await accounts.change_user("ann", None, "a new password")
+    hasher.let_through.set()
+
+    with pytest.raises(NotSignedIn, match="changed as you signed in"):
+        await signing_in
+    assert store.sessions == {}
+
+
+class YieldingStore(MemoryStore):
+    """Lets other tasks step between reading users and writing them, as a
+    database's round trips do."""
+
+    async def list_users(self) -> list[UserRecord]:
+        await asyncio.sleep(0)
+        return await super().list_users()
+
+    async def replace_user(self, user: UserRecord) -> bool:
+        await asyncio.sleep(0)
+        return await super().replace_user(user)
+
+    async def delete_user(self, username: str) -> bool:
+        await asyncio.sleep(0)
+        return await super().delete_user(username)
+
+
+@pytest.mark.parametrize("how", ["demote", "delete"])
+async def test_two_admins_removing_each_other_at_once_leave_one(how: str) -> None:
+    store = YieldingStore()
+    accounts = Accounts(store, CHEAP)
+    for name in ("ann", "bee"):
+        await accounts.add_user(name, f"{name}'s password", Role.ADMIN)
+
+    async def remove(name: str) -> object:
+        if how == "demote":
+            return await accounts.change_user(name, Role.VIEWER, None)
+        return await accounts.delete_user(name)
+
+    outcomes = await asyncio.gather(
+        remove("ann"), remove("bee"), return_exceptions=True
+    )
+
+    refused = [o for o in outcomes if isinstance(o, JobConflict)]
+    admins = [u for u in await store.list_users() if u.role == Role.ADMIN]
+    assert len(refused) == 1 and len(admins) == 1
+
+
+async def test_reset_password_makes_its_user_an_admin_when_none_is_left() -> None:
+    store = MemoryStore()
+    accounts = Accounts(store, CHEAP)
+    await accounts.add_user("viewer", "a viewer's password", Role.VIEWER)
+    await accounts.add_user("other", "another password", Role.VIEWER)
+
+    done = await accounts.reset_password("viewer", "a new password")
+    await accounts.add_user("boss", "the boss's password", Role.ADMIN)
+    left_alone = await accounts.reset_password("other", "a new password")
+
+    assert done == Reset.MADE_ADMIN and left_alone == Reset.PASSWORD_SET
+    roles = {u.username: u.role for u in await store.list_users()}
+    assert roles == {"boss": "admin", "other": "viewer", "viewer": "admin"}
+
+
+async def test_a_store_failing_streams_uses_is_logged_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Every open stream notes its session's use once a minute: an outage would
+    otherwise log one warning per stream per minute."""
+    accounts, store, _ = await signed_in()
+
+    async def failing(session_id: str, seen_at: datetime) -> None:
+        raise StoreError("database is locked")
+
+    store.touch_session = failing  # type: ignore[method-assign]
+    for number in range(5):
+        principal = Principal("ann", Role.ADMIN, f"session-{number}", "csrf")
+        accounts.stream_ended(principal)
+    await asyncio.sleep(0.05)
+
+    failures = [r for r in caplog.records if "could not record" in r.getMessage()]
+    assert len(failures) == 1
