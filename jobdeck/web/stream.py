@@ -305,6 +305,11 @@ class EndedElsewhere:
             self._failing = True
             return
 
+        if self._failing:
+            log.info(
+                "the open streams' sessions can be checked again",
+                extra={"action": "stream_check_recovered"},
+            )
         self._failing = False
         for owner in gone:
             self.hub.close_owner(owner)

@@ -4,6 +4,7 @@ open stream ends with its session, wherever the session was ended."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
@@ -131,9 +132,10 @@ async def test_streams_whose_session_or_token_is_gone_end_at_a_heartbeat() -> No
     hub.close_all()
 
 
-async def test_a_failing_store_ends_no_stream_and_is_logged_once(
+async def test_a_failing_store_ends_no_stream_and_is_logged_once_and_its_end(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.INFO, logger="jobdeck.web")
     accounts, store, _ = await signed_in()
     (session_id,) = store.sessions
     hub, (stream,) = await streams_of(accounts, session_id)
@@ -141,12 +143,17 @@ async def test_a_failing_store_ends_no_stream_and_is_logged_once(
     async def failing(session_ids: Iterable[str]) -> set[str]:
         raise StoreError("database is locked")
 
+    working = store.existing_sessions
     store.existing_sessions = failing  # type: ignore[method-assign]
     await asyncio.sleep(0.1)  # a few heartbeats
+    store.existing_sessions = working  # type: ignore[method-assign]
+    await asyncio.sleep(0.1)
 
     assert not stream.closed
     failures = [r for r in caplog.records if "could not check" in r.getMessage()]
     assert len(failures) == 1 and "database is locked" in failures[0].getMessage()
+    recovered = [r for r in caplog.records if "checked again" in r.getMessage()]
+    assert len(recovered) == 1
     hub.close_all()
 
 
