@@ -298,16 +298,23 @@ class CatchesItsCancellation:
             self.inside -= 1
 
 
-async def test_a_second_cancel_gives_up_an_async_body_that_caught_the_first(
+async def start_a_run_that_catches_its_cancellation(
     deck: Deck,
-) -> None:
-    """The first cancel is the body's to honour; the second ends the run, and the
-    job, as after a thread body given up, runs again only once the body returns."""
+) -> CatchesItsCancellation:
     deaf = CatchesItsCancellation()
     deck.add(define_job("deaf", "1h", deaf, first_delay_s=3600))
     await deck.start()
     await deck.run_now("deaf")
     await settle()
+    return deaf
+
+
+async def test_a_second_cancel_gives_up_an_async_body_that_caught_the_first(
+    deck: Deck,
+) -> None:
+    """The first cancel is the body's to honour; the second ends the run, and the
+    job, as after a thread body given up, runs again only once the body returns."""
+    deaf = await start_a_run_that_catches_its_cancellation(deck)
 
     try:
         await deck.cancel("deaf", Actor("ann"))
@@ -336,11 +343,7 @@ async def test_a_second_cancel_gives_up_an_async_body_that_caught_the_first(
 async def test_the_stop_ends_the_run_of_a_body_that_catches_its_cancellation(
     deck: Deck,
 ) -> None:
-    deaf = CatchesItsCancellation()
-    deck.add(define_job("deaf", "1h", deaf, first_delay_s=3600))
-    await deck.start()
-    await deck.run_now("deaf")
-    await settle()
+    deaf = await start_a_run_that_catches_its_cancellation(deck)
 
     try:
         await asyncio.wait_for(deck.stop(grace_s=0.1), timeout=10)

@@ -163,44 +163,39 @@ async def start_sleeping_command(deck: Deck, tmp_path: Path) -> int:
     return await child_pid(pid_file)
 
 
-async def test_a_command_ended_by_the_servers_stop_signal_is_interrupted(
-    tmp_path: Path,
+@pytest.mark.parametrize(
+    ("signum", "outcome", "error"),
+    [
+        (
+            signal.SIGTERM,
+            "interrupted",
+            "interrupted: the server was stopping "
+            "(CommandFailed: ended by SIGTERM (signal 15): started)",
+        ),
+        (
+            signal.SIGSEGV,
+            "error",
+            "CommandFailed: ended by SIGSEGV (signal 11): started",
+        ),
+    ],
+)
+async def test_a_command_ended_by_a_signal_while_the_deck_stops(
+    tmp_path: Path, signum: int, outcome: str, error: str
 ) -> None:
     """systemd sends SIGTERM to every process of the unit, the commands in their
     own sessions too: a command that dies of it while the deck stops was ended
-    by the stop, and is not recorded as failing."""
+    by the stop, and is not recorded as failing. Only the signals that stop a
+    service are the stop's doing: a segfault meanwhile is the command's own."""
     deck = Deck(store=MemoryStore(), node="test")
     shell = await start_sleeping_command(deck, tmp_path)
     stopping = asyncio.create_task(deck.stop(grace_s=5))
     await asyncio.sleep(0.05)
 
-    os.killpg(shell, signal.SIGTERM)
+    os.killpg(shell, signum)
     await stopping
 
     job = deck.job_object("sleeper")
-    assert job["last_outcome"] == "interrupted"
-    assert job["last_error"] == (
-        "interrupted: the server was stopping "
-        "(CommandFailed: ended by SIGTERM (signal 15): started)"
-    )
-
-
-async def test_a_command_that_crashes_while_the_deck_stops_is_an_error(
-    tmp_path: Path,
-) -> None:
-    """Only the signals that stop a service are the stop's doing: a segfault
-    during the grace is the command's own failure."""
-    deck = Deck(store=MemoryStore(), node="test")
-    shell = await start_sleeping_command(deck, tmp_path)
-    stopping = asyncio.create_task(deck.stop(grace_s=5))
-    await asyncio.sleep(0.05)
-
-    os.killpg(shell, signal.SIGSEGV)
-    await stopping
-
-    job = deck.job_object("sleeper")
-    assert job["last_outcome"] == "error"
-    assert job["last_error"] == "CommandFailed: ended by SIGSEGV (signal 11): started"
+    assert (job["last_outcome"], job["last_error"]) == (outcome, error)
 
 
 async def test_a_command_ended_by_a_signal_otherwise_is_an_error_naming_it(
