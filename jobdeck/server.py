@@ -278,7 +278,7 @@ class ConsoleServer(uvicorn.Server):
 def _new_loop(config: uvicorn.Config) -> asyncio.AbstractEventLoop:
     """The event loop uvicorn would run the server on (uvloop where installed)."""
     get_loop_factory = getattr(config, "get_loop_factory", None)
-    if get_loop_factory is None:  # uvicorn before 0.36 sets a loop policy instead
+    if get_loop_factory is None:  # an older uvicorn sets a loop policy instead
         config.setup_event_loop()
         return asyncio.new_event_loop()
     factory = get_loop_factory()
