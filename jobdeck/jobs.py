@@ -123,21 +123,46 @@ def _classify_body(
     if (body is None) == (command is None):
         raise InvalidJob("a job needs exactly one of a body or a command")
     if command is not None:
-        if not command or not all(isinstance(part, str) for part in command):
-            raise InvalidJob("a command is a non-empty list of strings")
-        if not command[0]:
-            raise InvalidJob("a command's first word, its program, cannot be empty")
-        if any("\x00" in part for part in command):
-            # No program can be given one; some event loops cut the word there.
-            raise InvalidJob("a command cannot hold a NUL character")
+        _check_command(command)
         return BodyKind.COMMAND, False
 
     if isinstance(body, types.FunctionType):  # the common case, read cheaply
-        return _code_shape(body.__code__)
+        code = body.__code__
+        required = code.co_argcount - len(body.__defaults__ or ())
+        keywords = code.co_kwonlyargcount - len(body.__kwdefaults__ or {})
+        if required > 1 or keywords > 0:
+            raise InvalidJob(_NEEDS_MORE.format(body.__qualname__))
+        return _code_shape(code)
     if not callable(body):
         raise InvalidJob(f"the body of a job must be callable, not {type(body)}")
     kind = BodyKind.ASYNC if _is_async(body) else BodyKind.THREAD
-    return kind, _takes_an_argument(body)
+    takes = _takes_an_argument(body)
+    try:
+        inspect.signature(body).bind(*([None] if takes else []))
+    except ValueError:
+        pass  # no signature to read (some built-ins): a run will tell
+    except TypeError:
+        name = getattr(body, "__qualname__", type(body).__qualname__)
+        raise InvalidJob(_NEEDS_MORE.format(name)) from None
+    return kind, takes
+
+
+# A body is called with nothing, or with its run's context: one that needs more
+# would fail at every run, so the job is refused where it is defined.
+_NEEDS_MORE = (
+    "the body {}() needs more arguments than a job's body gets: none, or the "
+    "run's context"
+)
+
+
+def _check_command(command: Sequence[str]) -> None:
+    if not command or not all(isinstance(part, str) for part in command):
+        raise InvalidJob("a command is a non-empty list of strings")
+    if not command[0]:
+        raise InvalidJob("a command's first word, its program, cannot be empty")
+    if any("\x00" in part for part in command):
+        # No program can be given one; some event loops cut the word there.
+        raise InvalidJob("a command cannot hold a NUL character")
 
 
 def _is_async(body: JobBody) -> bool:

@@ -43,6 +43,7 @@ FILE_MISTAKES = [
     (JOB + 'callable = ".foo:x"', "[[jobs]] #1 callable"),
     (JOB + 'callable = "json:no_such_function"', "[[jobs]] #1 callable"),
     (JOB + 'callable = "tests.exits_at_import:f"', "[[jobs]] #1 callable"),
+    (JOB + 'callable = "os:chmod"', "[[jobs]] #1"),  # needs a path and a mode
     ("jobs = [1, 2]", "jobs"),
     ("[stock]\nblocklist-refresh = 5", "[stock] blocklist-refresh"),
     ("[stock.blocklist-refresh]\noutput = 5", "[stock.blocklist-refresh] output"),

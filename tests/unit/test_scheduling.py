@@ -4,12 +4,14 @@ fake clock. Runs are counted from a ledger the probe job writes, not from jobdec
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 import zlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import pairwise
+from typing import Any
 
 import pytest
 
@@ -492,6 +494,40 @@ async def test_jitter_delays_each_tick_at_random_without_drift(
 def test_a_negative_jitter_is_refused() -> None:
     with pytest.raises(InvalidJob, match="jitter"):
         define_job("spread", "10s", _quick, jitter_s=-1)
+
+
+def _two(a: object, b: object) -> None: ...
+
+
+def _two_with_a_default(a: object, b: object = 1) -> None: ...
+
+
+def _keyword(*, k: object) -> None: ...
+
+
+class _NeedsTwo:
+    def __call__(self, a: object, b: object) -> None: ...
+
+
+class _TakesTheContext:
+    async def __call__(self, run: object) -> None: ...
+
+
+@pytest.mark.parametrize("body", [_two, _keyword, _NeedsTwo()])
+def test_a_body_that_needs_more_than_its_context_is_refused_where_defined(
+    body: Any,
+) -> None:
+    """It would fail at every run, with a TypeError, hours after the start."""
+    with pytest.raises(InvalidJob, match="needs more arguments than a job's body"):
+        define_job("greedy", "1h", body)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [_two_with_a_default, functools.partial(_two, 1), _TakesTheContext(), print],
+)
+def test_a_body_callable_with_nothing_or_its_context_is_taken(body: Any) -> None:
+    define_job("modest", "1h", body)
 
 
 async def _quick() -> None:
