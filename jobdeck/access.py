@@ -12,6 +12,7 @@ import hashlib
 import logging
 import re
 import secrets
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -48,6 +49,8 @@ SESSION_IDLE = timedelta(hours=1)
 SESSION_TOUCH_EVERY = timedelta(minutes=1)
 # Sessions whose streams' use is remembered (to write it once a minute at most).
 STREAMED_SESSIONS_KEPT = 10_000
+# How often sign-ins delete the sessions that have ended.
+ENDED_SESSIONS_EVERY_S = 3600.0
 
 _hasher = PasswordHasher()  # argon2id with the library's current parameters
 # Verified against when the user does not exist, so that both cases take as long.
@@ -101,6 +104,8 @@ class Accounts:
         self._streamed: dict[str, datetime] = {}
         self._touches: set[asyncio.Task[None]] = set()
         self._touch_failing = False
+        # When sign-in last deleted the sessions that have ended (monotonic).
+        self._ended_deleted_at: float | None = None
         # Held from reading a user to writing its change, and from the check that
         # an admin remains to the change it allows: two requests cannot each
         # demote or delete the other admin, nor undo each other's change.
@@ -181,6 +186,7 @@ class Accounts:
             last_seen_at=_now(),
         )
         await self.store.add_session(record)
+        await self._delete_ended_sessions()
         if await self.store.get_user(username) != user:
             # Changed (a new password or role) or deleted while the password was
             # checked: the change ended the user's sessions before this one was
@@ -228,6 +234,23 @@ class Accounts:
         if not principal.uses_token:
             self._note_stream_use(principal.session_id)
         return False
+
+    async def _delete_ended_sessions(self) -> None:
+        """Sessions that expired or idled out stay in the store until deleted:
+        each sign-in adds one, so sign-ins delete them, at most once an hour."""
+        now = time.monotonic()
+        last = self._ended_deleted_at
+        if last is not None and now - last < ENDED_SESSIONS_EVERY_S:
+            return
+        self._ended_deleted_at = now
+        moment = _now()
+        deleted = await self.store.delete_ended_sessions(moment, moment - SESSION_IDLE)
+        if deleted:
+            log.info(
+                "deleted %d ended sessions",
+                deleted,
+                extra={"action": "sessions_deleted"},
+            )
 
     async def ended_elsewhere(self, owners: Iterable[str]) -> list[str]:
         """Of these stream owners (session ids and `token:<id>`), those whose

@@ -126,6 +126,12 @@ class Store(ABC):
     @abstractmethod
     async def delete_session(self, session_id: str) -> None: ...
 
+    async def delete_ended_sessions(self, now: datetime, unused_since: datetime) -> int:
+        """Delete the sessions past their end (`expires_at`) or last used (or,
+        never used, made) before `unused_since`; return how many. This default,
+        for stores written before it, deletes none."""
+        return 0
+
     async def existing_sessions(self, session_ids: Iterable[str]) -> set[str]:
         """Which of these sessions still exist. Asked for every stream at each
         heartbeat (jobdeck.web.stream), so stores answer in one query; this

@@ -169,6 +169,16 @@ class MemoryStore(Store):
     async def get_session(self, session_id: str) -> SessionRecord | None:
         return self.sessions.get(session_id)
 
+    async def delete_ended_sessions(self, now: datetime, unused_since: datetime) -> int:
+        ended = [
+            s.id
+            for s in self.sessions.values()
+            if s.expires_at <= now or (s.last_seen_at or s.created_at) < unused_since
+        ]
+        for session_id in ended:
+            del self.sessions[session_id]
+        return len(ended)
+
     async def existing_sessions(self, session_ids: Iterable[str]) -> set[str]:
         return {s for s in session_ids if s in self.sessions}
 

@@ -326,6 +326,17 @@ class SqlStore(Store):
         return SessionRecord(**row._asdict()) if row else None
 
     @_wrap_errors
+    async def delete_ended_sessions(self, now: datetime, unused_since: datetime) -> int:
+        sessions = schema.sessions
+        last_used = sa.func.coalesce(sessions.c.last_seen_at, sessions.c.created_at)
+        statement = sa.delete(sessions).where(
+            sa.or_(sessions.c.expires_at <= now, last_used < unused_since)
+        )
+        async with self._transaction() as connection:
+            result = await connection.execute(statement)
+        return int(result.rowcount)
+
+    @_wrap_errors
     async def existing_sessions(self, session_ids: Iterable[str]) -> set[str]:
         wanted = list(session_ids)
         ids = schema.sessions.c.id

@@ -190,6 +190,27 @@ async def test_the_sessions_that_still_exist_are_found_among_many(
     assert await store.existing_sessions([]) == set()
 
 
+async def test_sessions_past_their_end_or_unused_too_long_are_deleted(
+    store: Store,
+) -> None:
+    await store.add_user(UserRecord("ann", "hash", "admin", T0))
+    hour = timedelta(hours=1)
+    sessions = [
+        SessionRecord("expired", "ann", "c", T0 - 13 * hour, T0, T0 - hour),
+        SessionRecord("idle", "ann", "c", T0 - 3 * hour, T0 + hour, T0 - 2 * hour),
+        SessionRecord("never-used", "ann", "c", T0 - 2 * hour, T0 + hour, None),
+        SessionRecord("live", "ann", "c", T0 - 3 * hour, T0 + hour, T0),
+        SessionRecord("new", "ann", "c", T0, T0 + hour, None),
+    ]
+    for session in sessions:
+        await store.add_session(session)
+
+    deleted = await store.delete_ended_sessions(T0, unused_since=T0 - hour)
+
+    assert deleted == 3
+    assert await store.existing_sessions([s.id for s in sessions]) == {"live", "new"}
+
+
 async def test_user_names_are_unique_and_listed_in_order(store: Store) -> None:
     await store.add_user(UserRecord("zoe", "hash", "viewer", T0))
     await store.add_user(UserRecord("ann", "hash", "admin", T0))

@@ -4,6 +4,7 @@ open stream ends with its session, wherever the session was ended."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import threading
 from collections.abc import Iterable
@@ -13,6 +14,7 @@ from typing import Any, Literal
 import pytest
 from argon2 import PasswordHasher
 
+from jobdeck import access
 from jobdeck.access import Accounts, Principal, Reset, Role, token_owner
 from jobdeck.errors import JobConflict, NotSignedIn, StoreError
 from jobdeck.events import EventHub, Subscriber
@@ -260,3 +262,20 @@ async def test_a_store_failing_streams_uses_is_logged_once(
 
     failures = [r for r in caplog.records if "could not record" in r.getMessage()]
     assert len(failures) == 1
+
+
+async def test_signing_in_deletes_the_sessions_that_have_ended(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each sign-in adds a session: ended ones are deleted, or the table would
+    grow with every sign-in never signed out."""
+    monkeypatch.setattr(access, "ENDED_SESSIONS_EVERY_S", 0.0)  # not hourly
+    accounts, store, _ = await signed_in()
+    (old,) = store.sessions
+    record = store.sessions[old]
+    long_ago = datetime.now(UTC) - timedelta(hours=2)
+    store.sessions[old] = dataclasses.replace(record, last_seen_at=long_ago)
+
+    await accounts.sign_in("ann", "ann's password")
+
+    assert old not in store.sessions and len(store.sessions) == 1
