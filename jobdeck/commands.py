@@ -49,20 +49,13 @@ class Commands:
     async def run(self, argv: Sequence[str]) -> str:
         """The command's last lines of output; raises CommandFailed on a non-zero
         exit. Cancelled, it stops the command's whole group before it returns."""
-        loop = asyncio.get_running_loop()
-        tail = _Tail(loop)
         read_end, write_end = os.pipe()
+        tail = _Tail(read_end)
         try:
-            # Cancelled here (a run cancelled in its eager first step, on 3.12),
-            # the read end is closed by the loop, the write end below.
-            transport, _ = await loop.connect_read_pipe(
-                lambda: tail, os.fdopen(read_end, "rb", buffering=0)
-            )
-            try:
-                process = await _start(argv, write_end)
-            except BaseException:
-                transport.close()
-                raise
+            process = await _start(argv, write_end)
+        except BaseException:
+            tail.close()
+            raise
         finally:
             os.close(write_end)  # the command has its own copy
         self._groups.add(process.pid)
@@ -71,12 +64,12 @@ class Commands:
             # Output still on its way comes within a moment. The pipe may stay
             # open for ever, held by children the command left running (or, under
             # uvloop, by copies they inherited): the run ends with the command.
-            await asyncio.wait({tail.closed}, timeout=OUTPUT_AFTER_EXIT_S)
+            await asyncio.wait({tail.ended}, timeout=OUTPUT_AFTER_EXIT_S)
         except asyncio.CancelledError:
             await self._stop(process)
             raise
         finally:
-            transport.close()
+            tail.close()
         self._groups.discard(process.pid)
 
         output = _last_lines(tail.kept.decode(errors="replace").strip())
@@ -148,22 +141,47 @@ def _signal_name(number: int) -> str:
         return f"signal {number}"
 
 
-class _Tail(asyncio.Protocol):
-    """The last OUTPUT_KEPT_BYTES of what a command writes, kept as it comes: a
-    command that prints for hours holds no more than that in memory."""
+class _Tail:
+    """The last OUTPUT_KEPT_BYTES of what a command writes, read from the pipe's
+    end as it comes: a command that prints for hours holds no more than that in
+    memory.
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    The read end is watched with the loop's add_reader and closed here, once.
+    Given to connect_read_pipe as a file, it was closed twice under uvloop (by
+    libuv, then by the file), and the second close could hit a file another
+    thread had opened meanwhile under the same number: SQLite's database, whose
+    next read then failed with a disk I/O error."""
+
+    def __init__(self, read_end: int) -> None:
         self.kept = bytearray()
-        self.closed = loop.create_future()
+        self._fd: int | None = read_end
+        self._loop = asyncio.get_running_loop()
+        self.ended = self._loop.create_future()
+        os.set_blocking(read_end, False)
+        self._loop.add_reader(read_end, self._read)
 
-    def data_received(self, data: bytes) -> None:
+    def _read(self) -> None:
+        assert self._fd is not None
+        try:
+            data = os.read(self._fd, 65536)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if not data:  # every writer has closed it
+            self.close()
+            return
         self.kept += data
         if len(self.kept) > OUTPUT_KEPT_BYTES:
             del self.kept[:-OUTPUT_KEPT_BYTES]
 
-    def connection_lost(self, exc: Exception | None) -> None:
-        if not self.closed.done():
-            self.closed.set_result(None)
+    def close(self) -> None:
+        if self._fd is not None:
+            self._loop.remove_reader(self._fd)
+            os.close(self._fd)
+            self._fd = None
+        if not self.ended.done():
+            self.ended.set_result(None)
 
 
 async def _stop_group(process: asyncio.subprocess.Process) -> None:

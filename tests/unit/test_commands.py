@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import threading
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -296,3 +297,42 @@ async def test_a_run_whose_command_even_sigkill_cannot_end_still_ends(
 
     assert job["last_outcome"] == "cancelled"
     assert took < 0.2 + 0.2 + 1
+
+
+def test_no_file_of_another_thread_is_closed_under_uvloop() -> None:
+    """The read end of a command's output was closed twice under uvloop (libuv
+    closed it, then the file given to connect_read_pipe): a file opened by
+    another thread in between under the same number (SQLite's database, in the
+    server) was closed under it, and its next read failed with a disk I/O error.
+    The race is narrow: 1,600 commands beside three threads opening files showed
+    it in most runs of the old code (or crashed the process), never in the new."""
+    uvloop = pytest.importorskip("uvloop", reason="uvloop is not installed")
+    failures: list[str] = []
+    done = threading.Event()
+
+    def open_and_read() -> None:
+        while not done.is_set():
+            fd = os.open(__file__, os.O_RDONLY)
+            try:
+                for _ in range(50):
+                    os.fstat(fd)
+                os.close(fd)
+            except OSError as exc:
+                failures.append(str(exc))
+
+    async def run_commands() -> None:
+        runner = commands.Commands()
+        for _ in range(400):
+            await asyncio.gather(*(runner.run(["true"]) for _ in range(4)))
+
+    threads = [threading.Thread(target=open_and_read) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    try:
+        uvloop.run(run_commands())
+    finally:
+        done.set()
+        for thread in threads:
+            thread.join()
+
+    assert failures == []
