@@ -423,7 +423,8 @@ def check_new_credentials(username: str, password: str) -> None:
     too_long = len(username) > USERNAME_MAX_LENGTH
     if too_long or not re.fullmatch(USERNAME_PATTERN, username):
         raise InvalidInput(
-            f"a username is 1 to 128 of A-Z a-z 0-9 _ . @ -, not {username!r:.80}"
+            f"a username is 1 to {USERNAME_MAX_LENGTH} of A-Z a-z 0-9 _ . @ -, "
+            f"not {username!r:.80}"
         )
     _check_password(password)
 

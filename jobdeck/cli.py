@@ -149,6 +149,7 @@ def reset_password(
     database, for when no admin can sign in. A user who does not exist is
     created as an admin, and one who is not is made one when no admin is left;
     the user's sessions end. The server may be running."""
+    from jobdeck.access import Reset
     from jobdeck.config import load_settings
     from jobdeck.server import reset_password as reset
 
@@ -157,9 +158,9 @@ def reset_password(
     with _refusals_as_click_errors():
         done = reset(load_settings(config_file, flags=flags), username, password)
     name = text(username)
-    if done == "created":
+    if done is Reset.CREATED:
         click.echo(f"Created admin {name}.")  # no sessions to end
-    elif done == "made_admin":
+    elif done is Reset.MADE_ADMIN:
         click.echo(
             f"Set the password of {name} and made them an admin, as no admin was "
             "left; their sessions have ended."

@@ -39,7 +39,8 @@ _STOP = None
 class Bodies:
     """Bodies started and not yet returned, by key (a job's name), given-up ones
     included: a job must not start a body beside its own. Shared by the pools a
-    deck has had, since a body given up before a stop may still run after it."""
+    deck has had, since a body given up before a stop may still run after it.
+    The deck enters here too the async bodies it gives up (Deck._give_up)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
