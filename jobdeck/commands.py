@@ -51,8 +51,18 @@ class Commands:
         exit. Cancelled, it stops the command's whole group before it returns."""
         read_end, write_end = os.pipe()
         tail = _Tail(read_end)
+        # Shielded: a run cancelled while its command starts must still learn of
+        # the process, which may have started all the same, and stop its group.
+        starting = asyncio.ensure_future(_start(argv, write_end))
         try:
-            process = await _start(argv, write_end)
+            process = await asyncio.shield(starting)
+        except asyncio.CancelledError:
+            started = await _once_done(starting)
+            if started is not None:
+                self._groups.add(started.pid)
+                await self._stop(started)
+            tail.close()
+            raise
         except BaseException:
             tail.close()
             raise
@@ -127,6 +137,19 @@ async def _start(argv: Sequence[str], output: int) -> asyncio.subprocess.Process
         )
     except OSError as exc:  # no such program, not executable, no resources
         raise CommandFailed(f"cannot start {argv[0]!r}: {exc.strerror}") from None
+
+
+async def _once_done(
+    starting: asyncio.Future[asyncio.subprocess.Process],
+) -> asyncio.subprocess.Process | None:
+    """The process `starting` gave, however often this is cancelled meanwhile;
+    None if it could not start."""
+    while not starting.done():
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait({starting})
+    if starting.cancelled() or starting.exception() is not None:
+        return None
+    return starting.result()
 
 
 def _with_output(what: str, output: str) -> str:
